@@ -1,0 +1,1 @@
+"""FSR Studio engine: models, faces, restoration and metrics. No Qt here."""

@@ -1,0 +1,29 @@
+"""Shared test set-up: offscreen Qt, one torch thread, and the ../shared/data location."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # before any Qt import, or Qt aborts the test process
+
+import torch  # noqa: E402
+
+torch.set_num_threads(1)  # CI has 2 cores; one thread per test keeps timings stable beside other work
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_models_dir(tmp_path_factory, monkeypatch):
+    """Tests never read or write the real user models folder."""
+    monkeypatch.setenv("FSR_STUDIO_MODELS", str(tmp_path_factory.mktemp("user_models")))
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"shared data folder {SHARED_DATA} is absent (it sits beside the checkout in CI)")
+    return SHARED_DATA

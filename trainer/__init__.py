@@ -1,0 +1,1 @@
+"""FSR Studio trainer: datasets, degradations, losses and training loops. No Qt here."""

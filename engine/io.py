@@ -1,0 +1,612 @@
+"""Photo input/output that loses nothing: bit depth, alpha, grey, orientation, ICC profile and EXIF.
+
+Reading: the EXIF orientation is applied exactly once, here (OpenCV applies it with IMREAD_COLOR but not with
+IMREAD_UNCHANGED, which is how GFPGAN and Real-ESRGAN come to disagree); alpha is split off; 16-bit PNG/TIFF stay
+16-bit (Pillow silently reduces 16-bit RGB to 8 bits, so those pixels are decoded with OpenCV). Every failure is one
+:class:`ImageReadError` naming the file and what is wrong with it.
+
+Writing: the encoder follows the file suffix; the ICC profile and EXIF (orientation reset to 1, since the pixels are
+already upright) are written back with a provenance note; the bytes go through :func:`engine.util.atomic_write`, and
+a path that is one of the inputs is refused.
+
+Arrays are RGB order (never BGR), HxW for grey, uint8 or uint16.
+"""
+from __future__ import annotations
+
+import io
+import json
+import os
+import struct
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+import numpy as np
+
+from .util import atomic_write
+
+READ_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".bmp")
+EXT_FORMATS = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".webp": "WEBP", ".tif": "TIFF", ".tiff": "TIFF",
+               ".bmp": "BMP"}
+FORMAT_EXT = {"JPEG": ".jpg", "PNG": ".png", "WEBP": ".webp", "TIFF": ".tif", "BMP": ".bmp", "MPO": ".jpg"}
+ORIENTATION_TAG = 0x0112
+DESCRIPTION_TAG = 0x010E
+SOFTWARE_TAG = 0x0131
+PROVENANCE_KEY = "fsr-studio"
+
+
+class ImageReadError(ValueError):
+    """A file that cannot be used as a photo: missing, empty, not an image, truncated or corrupt, unsupported."""
+
+
+class ImageWriteError(ValueError):
+    """An output that must not or cannot be written (it would overwrite an input, unknown format, ...)."""
+
+
+@dataclass
+class ImageMetadata:
+    """What a photo carries besides pixels, kept so that outputs can carry it too."""
+
+    format: str | None = None  # Pillow format name of the source ("JPEG", "PNG", ...)
+    exif: bytes | None = None  # raw EXIF with the orientation already reset to 1
+    icc_profile: bytes | None = None
+    dpi: tuple[float, float] | None = None
+    text: dict[str, str] = field(default_factory=dict)  # PNG text chunks
+    orientation: int = 1  # EXIF orientation that was applied while reading
+    bit_depth: int = 8
+
+
+@dataclass
+class LoadedImage:
+    """An upright photo: pixels (HxW grey or HxWx3 RGB), alpha kept aside, and its metadata."""
+
+    pixels: np.ndarray
+    alpha: np.ndarray | None
+    metadata: ImageMetadata
+    path: Path | None = None
+
+    @property
+    def is_gray(self) -> bool:
+        """Stored with one colour channel (a grey JPEG/PNG/TIFF)."""
+        return self.pixels.ndim == 2
+
+    @property
+    def looks_gray(self) -> bool:
+        """Grey content, even if stored as RGB (scanned black-and-white photos often are)."""
+        return self.is_gray or is_gray_content(self.pixels)
+
+    @property
+    def height(self) -> int:
+        return int(self.pixels.shape[0])
+
+    @property
+    def width(self) -> int:
+        return int(self.pixels.shape[1])
+
+    def rgb8(self) -> np.ndarray:
+        """HxWx3 uint8 RGB view of the photo for detection and cropping."""
+        return to_rgb8(self.pixels)
+
+
+# ----- pixel helpers ----------------------------------------------------------------------------------------------
+def to_uint8(pixels: np.ndarray) -> np.ndarray:
+    """uint16 -> uint8 with rounding; uint8 unchanged."""
+    if pixels.dtype == np.uint8:
+        return pixels
+    if pixels.dtype == np.uint16:
+        return ((pixels.astype(np.uint32) + 128) // 257).astype(np.uint8)
+    raise TypeError(f"expected uint8 or uint16 pixels, got {pixels.dtype}")
+
+
+def to_rgb8(pixels: np.ndarray) -> np.ndarray:
+    """Grey, RGB or RGBA, 8 or 16 bit -> HxWx3 uint8 RGB (alpha dropped)."""
+    p = to_uint8(np.asarray(pixels))
+    if p.ndim == 2:
+        return np.repeat(p[:, :, None], 3, axis=2)
+    if p.ndim == 3 and p.shape[2] in (3, 4):
+        return np.ascontiguousarray(p[:, :, :3])
+    if p.ndim == 3 and p.shape[2] == 1:
+        return np.repeat(p, 3, axis=2)
+    raise ValueError(f"expected HxW, HxWx3 or HxWx4 pixels, got shape {p.shape}")
+
+
+def is_gray_content(pixels: np.ndarray, tolerance: int = 2) -> bool:
+    """True when every pixel's R, G and B agree within `tolerance` (per 8-bit step), checked on a subsample."""
+    if pixels.ndim == 2:
+        return True
+    step = max(1, int(np.sqrt(pixels.shape[0] * pixels.shape[1] / 250_000)))
+    p = pixels[::step, ::step, :3].astype(np.int32)
+    tol = tolerance * (257 if pixels.dtype == np.uint16 else 1)
+    return bool(np.abs(p[..., 0] - p[..., 1]).max() <= tol and np.abs(p[..., 1] - p[..., 2]).max() <= tol)
+
+
+def split_alpha(pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """HxWx4 -> (HxWx3, HxW alpha); HxWx2 (grey + alpha) -> (HxW, HxW); otherwise (pixels, None)."""
+    if pixels.ndim == 3 and pixels.shape[2] == 4:
+        return np.ascontiguousarray(pixels[:, :, :3]), np.ascontiguousarray(pixels[:, :, 3])
+    if pixels.ndim == 3 and pixels.shape[2] == 2:
+        return np.ascontiguousarray(pixels[:, :, 0]), np.ascontiguousarray(pixels[:, :, 1])
+    if pixels.ndim == 3 and pixels.shape[2] == 1:
+        return pixels[:, :, 0], None
+    return pixels, None
+
+
+def apply_orientation(pixels: np.ndarray, orientation: int) -> np.ndarray:
+    """Make the pixels upright according to an EXIF orientation value (1-8), as Pillow's exif_transpose does."""
+    ops = {
+        1: lambda a: a,
+        2: lambda a: a[:, ::-1],
+        3: lambda a: a[::-1, ::-1],
+        4: lambda a: a[::-1],
+        5: lambda a: a.swapaxes(0, 1),
+        6: lambda a: a.swapaxes(0, 1)[:, ::-1],
+        7: lambda a: a.swapaxes(0, 1)[::-1, ::-1],
+        8: lambda a: a.swapaxes(0, 1)[::-1],
+    }
+    return np.ascontiguousarray(ops.get(int(orientation), ops[1])(pixels))
+
+
+# ----- reading ----------------------------------------------------------------------------------------------------
+def read_image(path: str | os.PathLike) -> LoadedImage:
+    """Read a photo upright with alpha split off and its metadata; raises ImageReadError with a clear reason."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise ImageReadError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise ImageReadError(f"{path}: is a folder, not an image") from None
+    except OSError as exc:
+        raise ImageReadError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    image = decode_image(data, str(path))
+    image.path = path
+    return image
+
+
+def decode_image(data: bytes, name: str = "<bytes>") -> LoadedImage:
+    """Decode image bytes (see :func:`read_image`)."""
+    from PIL import Image, UnidentifiedImageError
+
+    if len(data) == 0:
+        raise ImageReadError(f"{name}: the file is empty (0 bytes)")
+    try:
+        pil = Image.open(io.BytesIO(data))
+    except UnidentifiedImageError:
+        if data[:4] in (b"II*\x00", b"MM\x00*"):  # TIFF layouts Pillow does not know (e.g. 16-bit grey + alpha)
+            return _decode_tiff_with_tifffile(data, name)
+        head = data[:16]
+        kind = "text, not an image" if _looks_like_text(data) else f"not a recognised image format (starts {head!r})"
+        raise ImageReadError(f"{name}: {kind}; supported: JPEG, PNG, WebP, TIFF, BMP") from None
+    except Image.DecompressionBombError as exc:
+        raise ImageReadError(f"{name}: too large to open safely ({exc})") from None
+    except Exception as exc:  # noqa: BLE001 - any decoder failure is one clear error
+        raise ImageReadError(f"{name}: corrupt image header ({type(exc).__name__}: {exc})") from None
+    metadata = _read_metadata(pil)
+    if pil.format in ("PNG", "TIFF"):
+        pixels = _decode_with_opencv(data, pil, name)
+    else:
+        pixels = _decode_with_pillow(pil, name)
+    pixels, alpha = split_alpha(pixels)
+    metadata.bit_depth = 16 if pixels.dtype == np.uint16 else 8
+    if metadata.orientation != 1:
+        pixels = apply_orientation(pixels, metadata.orientation)
+        alpha = None if alpha is None else apply_orientation(alpha, metadata.orientation)
+    return LoadedImage(pixels=pixels, alpha=alpha, metadata=metadata)
+
+
+def _decode_tiff_with_tifffile(data: bytes, name: str) -> LoadedImage:
+    import tifffile
+
+    try:
+        with tifffile.TiffFile(io.BytesIO(data)) as tif:
+            page = tif.pages[0]
+            pixels = page.asarray()
+            tags = page.tags
+            icc = tags["InterColorProfile"].value if "InterColorProfile" in tags else None
+            orientation = int(tags["Orientation"].value) if "Orientation" in tags else 1
+    except Exception as exc:  # noqa: BLE001
+        raise ImageReadError(f"{name}: truncated or corrupt TIFF data ({type(exc).__name__}: {exc})") from None
+    if pixels.dtype not in (np.uint8, np.uint16):
+        raise ImageReadError(f"{name}: unsupported sample type {pixels.dtype} (8- or 16-bit images only)")
+    meta = ImageMetadata(format="TIFF", icc_profile=bytes(icc) if icc else None,
+                         orientation=orientation if orientation in range(1, 9) else 1)
+    pixels, alpha = split_alpha(np.ascontiguousarray(pixels))
+    meta.bit_depth = 16 if pixels.dtype == np.uint16 else 8
+    if meta.orientation != 1:
+        pixels = apply_orientation(pixels, meta.orientation)
+        alpha = None if alpha is None else apply_orientation(alpha, meta.orientation)
+    return LoadedImage(pixels=pixels, alpha=alpha, metadata=meta)
+
+
+def _looks_like_text(data: bytes) -> bool:
+    sample = data[:512]
+    return all(32 <= b < 127 or b in (9, 10, 13) for b in sample)
+
+
+def _read_metadata(pil: Any) -> ImageMetadata:
+    from PIL import Image
+
+    meta = ImageMetadata(format=pil.format, icc_profile=pil.info.get("icc_profile") or None)
+    dpi = pil.info.get("dpi")
+    if dpi:
+        try:
+            meta.dpi = (float(dpi[0]), float(dpi[1]))
+        except (TypeError, ValueError, IndexError):
+            pass
+    if pil.format == "PNG":
+        try:  # reading text chunks after IDAT decodes the file; a truncated one fails later, clearly
+            chunks = dict(getattr(pil, "text", {}))
+        except Exception:  # noqa: BLE001
+            chunks = {}
+        meta.text = {k: v for k, v in chunks.items() if isinstance(v, str) and k != PROVENANCE_KEY}
+    try:
+        exif = pil.getexif()
+    except Exception:  # noqa: BLE001 - a broken EXIF block must not make the photo unreadable
+        exif = Image.Exif()
+    meta.orientation = int(exif.get(ORIENTATION_TAG, 1) or 1)
+    if meta.orientation not in range(1, 9):
+        meta.orientation = 1
+    raw = pil.info.get("exif")
+    if raw or len(exif):
+        try:
+            if raw:
+                exif = Image.Exif()
+                exif.load(raw)
+            _load_sub_ifds(exif)
+            if pil.format == "TIFF":  # a TIFF's IFD0 is also its image structure: keep only descriptive tags
+                exif = _descriptive_exif(exif)
+            if ORIENTATION_TAG in exif:
+                exif[ORIENTATION_TAG] = 1
+            meta.exif = exif.tobytes()
+        except Exception:  # noqa: BLE001
+            meta.exif = None
+    return meta
+
+
+DESCRIPTIVE_TAGS = (0x010E, 0x010F, 0x0110, 0x0131, 0x0132, 0x013B, 0x8298, ORIENTATION_TAG)
+
+
+def _descriptive_exif(exif: Any) -> Any:
+    from PIL import Image
+
+    out = Image.Exif()
+    for tag in DESCRIPTIVE_TAGS:
+        if tag in exif:
+            out[tag] = exif[tag]
+    for ifd in (0x8769, 0x8825):
+        sub = exif.get_ifd(ifd) if ifd in exif else None
+        if sub:
+            out[ifd] = dict(sub)
+    return out
+
+
+def _load_sub_ifds(exif: Any) -> None:
+    """Pillow writes the Exif/GPS sub-directories back only once they have been read."""
+    for ifd in (0x8769, 0x8825):
+        if ifd in exif:
+            exif.get_ifd(ifd)
+
+
+def _decode_with_pillow(pil: Any, name: str) -> np.ndarray:
+    try:
+        pil.load()
+    except Exception as exc:  # noqa: BLE001
+        raise ImageReadError(f"{name}: truncated or corrupt {pil.format} data ({exc})") from None
+    mode = pil.mode
+    if mode in ("RGB", "L", "RGBA", "LA"):
+        return np.asarray(pil)
+    if mode in ("I;16", "I;16B", "I;16L"):
+        return np.asarray(pil).astype(np.uint16)
+    if mode == "I":
+        arr = np.asarray(pil)
+        return np.clip(arr, 0, 65535).astype(np.uint16)
+    if mode == "1":
+        return np.asarray(pil.convert("L"))
+    if mode in ("P", "PA"):
+        has_alpha = "transparency" in pil.info or mode == "PA"
+        return np.asarray(pil.convert("RGBA" if has_alpha else "RGB"))
+    if mode in ("CMYK", "YCbCr", "LAB", "HSV", "RGBX"):
+        return np.asarray(pil.convert("RGB"))
+    raise ImageReadError(f"{name}: unsupported pixel mode {mode!r}")
+
+
+def _decode_with_opencv(data: bytes, pil: Any, name: str) -> np.ndarray:
+    """PNG/TIFF pixels at full depth (Pillow would reduce 16-bit RGB to 8 bits); BGR(A) -> RGB(A)."""
+    import cv2
+
+    arr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    if arr is None:
+        try:  # OpenCV says nothing about why; Pillow usually can
+            pil.load()
+            return _decode_with_pillow(pil, name)
+        except ImageReadError:
+            raise
+        except Exception as exc:  # noqa: BLE001
+            raise ImageReadError(f"{name}: truncated or corrupt {pil.format} data ({exc})") from None
+    if pil.format == "PNG":  # libpng warns but decodes truncated files partially in some builds; Pillow does not
+        try:
+            pil.load()
+        except Exception as exc:  # noqa: BLE001
+            if "truncated" in str(exc).lower() or isinstance(exc, (SyntaxError, zlib.error)):
+                raise ImageReadError(f"{name}: truncated or corrupt PNG data ({exc})") from None
+    if arr.dtype not in (np.uint8, np.uint16):
+        if arr.dtype == np.float32 or arr.dtype == np.float64:
+            arr = np.clip(arr * 65535.0, 0, 65535).astype(np.uint16)
+        else:
+            raise ImageReadError(f"{name}: unsupported sample type {arr.dtype} (8- or 16-bit images only)")
+    if arr.ndim == 3 and arr.shape[2] == 3:
+        arr = arr[:, :, ::-1]
+    elif arr.ndim == 3 and arr.shape[2] == 4:
+        arr = arr[:, :, [2, 1, 0, 3]]
+    arr = np.ascontiguousarray(arr)
+    if arr.ndim == 3 and arr.shape[2] == 4 and pil.mode in ("LA", "La") and is_gray_content(arr[:, :, :3]):
+        arr = np.ascontiguousarray(arr[:, :, [0, 3]])  # grey + alpha stays grey
+    return arr
+
+
+# ----- writing ----------------------------------------------------------------------------------------------------
+def output_format(path: str | os.PathLike) -> str:
+    suffix = Path(path).suffix.lower()
+    if suffix not in EXT_FORMATS:
+        raise ImageWriteError(f"{path}: unknown output format {suffix!r}; use one of {', '.join(sorted(EXT_FORMATS))}")
+    return EXT_FORMATS[suffix]
+
+
+def check_not_input(path: str | os.PathLike, inputs: Iterable[str | os.PathLike] = ()) -> None:
+    """Refuse to write over any input file (by path or, when both exist, by identity)."""
+    target = Path(path)
+    for src in inputs:
+        src = Path(src)
+        same = target.resolve() == src.resolve()
+        if not same and target.exists() and src.exists():
+            try:
+                same = os.path.samefile(target, src)
+            except OSError:
+                same = False
+        if same:
+            raise ImageWriteError(f"{target}: refusing to write over the input file {src}")
+
+
+def encode_image(pixels: np.ndarray, fmt: str, *, alpha: np.ndarray | None = None,
+                 metadata: ImageMetadata | None = None, provenance: Mapping[str, Any] | None = None,
+                 quality: int = 95) -> tuple[bytes, list[str]]:
+    """Encode pixels (RGB/grey, uint8/uint16) to `fmt` bytes with metadata; returns (bytes, notes on anything lost)."""
+    meta = metadata or ImageMetadata()
+    notes: list[str] = []
+    pixels = np.asarray(pixels)
+    if pixels.dtype not in (np.uint8, np.uint16):
+        raise ImageWriteError(f"expected uint8 or uint16 pixels, got {pixels.dtype}")
+    if alpha is not None and fmt in ("JPEG", "BMP"):
+        notes.append(f"{fmt} has no alpha channel: transparency dropped")
+        alpha = None
+    if pixels.dtype == np.uint16 and fmt not in ("PNG", "TIFF"):
+        notes.append(f"{fmt} holds 8 bits per channel: 16-bit data reduced to 8 bits")
+        pixels = to_uint8(pixels)
+    if alpha is not None:
+        alpha = _match_depth(alpha, pixels.dtype)
+        stacked = np.dstack([pixels, alpha]) if pixels.ndim == 3 else np.dstack([pixels, alpha])
+    else:
+        stacked = pixels
+    text = json.dumps(dict(provenance), sort_keys=True) if provenance else None
+    if pixels.dtype == np.uint16 and fmt == "PNG":
+        return _encode_png16(stacked, meta, text), notes
+    if fmt == "TIFF":  # tifffile for 8 and 16 bit: Pillow's libtiff EXIF writing is fragile
+        data, more = _encode_tiff(stacked, meta, text)
+        return data, notes + more
+    return _encode_pillow(stacked, fmt, meta, text, quality), notes
+
+
+def write_image(path: str | os.PathLike, pixels: np.ndarray, *, alpha: np.ndarray | None = None,
+                metadata: ImageMetadata | None = None, provenance: Mapping[str, Any] | None = None,
+                inputs: Iterable[str | os.PathLike] = (), quality: int = 95) -> list[str]:
+    """Encode by suffix and write atomically; never over one of `inputs`. Returns notes on anything lost.
+
+    Formats without a metadata slot for the provenance note (BMP) get a JSON sidecar ``<name>.json``.
+    """
+    path = Path(path)
+    fmt = output_format(path)
+    check_not_input(path, inputs)
+    data, notes = encode_image(pixels, fmt, alpha=alpha, metadata=metadata, provenance=provenance, quality=quality)
+    atomic_write(path, data)
+    if provenance and fmt == "BMP":
+        sidecar = path.with_name(path.name + ".json")
+        check_not_input(sidecar, inputs)
+        atomic_write(sidecar, (json.dumps(dict(provenance), indent=2, sort_keys=True) + "\n").encode())
+    return notes
+
+
+def _match_depth(alpha: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    if alpha.dtype == dtype:
+        return alpha
+    if dtype == np.uint8:
+        return to_uint8(alpha)
+    return alpha.astype(np.uint16) * 257
+
+
+def _exif_with_provenance(meta: ImageMetadata, text: str | None) -> bytes | None:
+    """The kept EXIF (orientation 1) plus Software and an ImageDescription carrying the provenance note."""
+    from PIL import Image
+
+    if not meta.exif and not text:
+        return None
+    exif = Image.Exif()
+    if meta.exif:
+        try:
+            exif.load(meta.exif)
+            _load_sub_ifds(exif)
+        except Exception:  # noqa: BLE001
+            exif = Image.Exif()
+    if ORIENTATION_TAG in exif:
+        exif[ORIENTATION_TAG] = 1
+    if text:
+        previous = exif.get(DESCRIPTION_TAG)
+        if isinstance(previous, str) and previous.strip() and PROVENANCE_KEY not in previous:
+            exif[DESCRIPTION_TAG] = f"{previous}\n{PROVENANCE_KEY}: {text}"
+        else:
+            exif[DESCRIPTION_TAG] = f"{PROVENANCE_KEY}: {text}"
+        exif[SOFTWARE_TAG] = "FSR Studio"
+    return exif.tobytes()
+
+
+def _encode_pillow(arr: np.ndarray, fmt: str, meta: ImageMetadata, text: str | None, quality: int) -> bytes:
+    from PIL import Image, PngImagePlugin
+
+    if arr.ndim == 2:
+        mode = "L"
+    elif arr.shape[2] == 2:
+        mode = "LA"
+    elif arr.shape[2] == 4:
+        mode = "RGBA"
+    else:
+        mode = "RGB"
+    img = Image.fromarray(np.ascontiguousarray(arr), mode)
+    kwargs: dict[str, Any] = {}
+    if meta.icc_profile and fmt != "BMP":
+        kwargs["icc_profile"] = meta.icc_profile
+    if meta.dpi and fmt in ("JPEG", "PNG", "TIFF", "BMP"):
+        kwargs["dpi"] = meta.dpi
+    if fmt == "PNG":
+        info = PngImagePlugin.PngInfo()
+        for key, value in meta.text.items():
+            info.add_text(key, value)
+        if text:
+            info.add_itxt(PROVENANCE_KEY, text)
+        kwargs["pnginfo"] = info
+        if meta.exif:
+            kwargs["exif"] = _exif_with_provenance(meta, None)
+    elif fmt == "JPEG":
+        if mode == "LA":
+            img = img.convert("L")
+        kwargs.update(quality=quality, subsampling=0 if quality >= 90 else 2, optimize=True)
+    elif fmt == "WEBP":
+        if mode == "LA":
+            img = img.convert("RGBA")
+        elif mode == "L":
+            img = img.convert("RGB")
+        kwargs.update(quality=quality, method=4)
+    elif fmt == "BMP" and mode == "LA":
+        img = img.convert("L")
+    if fmt in ("JPEG", "WEBP"):
+        exif = _exif_with_provenance(meta, text)
+        if exif:
+            kwargs["exif"] = exif
+    buf = io.BytesIO()
+    img.save(buf, format=fmt, **kwargs)
+    return buf.getvalue()
+
+
+def _png_chunk(kind: bytes, payload: bytes) -> bytes:
+    return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload) & 0xFFFFFFFF)
+
+
+def _encode_png16(arr: np.ndarray, meta: ImageMetadata, text: str | None) -> bytes:
+    """16-bit PNG via OpenCV (Pillow cannot write 16-bit colour), with iCCP/eXIf/pHYs/iTXt chunks added by hand."""
+    import cv2
+
+    ok, buf = cv2.imencode(".png", _to_bgr(arr), [cv2.IMWRITE_PNG_COMPRESSION, 6])
+    if not ok:
+        raise ImageWriteError("OpenCV could not encode the 16-bit PNG")
+    data = buf.tobytes()
+    chunks = []
+    if meta.icc_profile:
+        chunks.append(_png_chunk(b"iCCP", b"ICC profile\x00\x00" + zlib.compress(meta.icc_profile)))
+    if meta.dpi:
+        ppm = [max(1, round(d / 0.0254)) for d in meta.dpi]
+        chunks.append(_png_chunk(b"pHYs", struct.pack(">IIB", ppm[0], ppm[1], 1)))
+    exif = _exif_with_provenance(meta, None) if meta.exif else None
+    if exif:
+        chunks.append(_png_chunk(b"eXIf", exif[6:] if exif.startswith(b"Exif\x00\x00") else exif))
+    for key, value in meta.text.items():
+        chunks.append(_png_chunk(b"iTXt", key.encode("latin-1", "replace")[:79] + b"\x00\x00\x00\x00\x00"
+                                 + value.encode("utf-8")))
+    if text:
+        chunks.append(_png_chunk(b"iTXt", PROVENANCE_KEY.encode() + b"\x00\x00\x00\x00\x00" + text.encode("utf-8")))
+    end_of_ihdr = 8 + 8 + 13 + 4  # signature, IHDR length+type, IHDR data, CRC
+    return data[:end_of_ihdr] + b"".join(chunks) + data[end_of_ihdr:]
+
+
+def _encode_tiff(arr: np.ndarray, meta: ImageMetadata, text: str | None) -> tuple[bytes, list[str]]:
+    """TIFF (8 or 16 bit) via tifffile with the ICC profile, resolution and the EXIF's main (IFD0) text tags."""
+    import tifffile
+    from PIL import Image
+
+    notes: list[str] = []
+    extratags: list[tuple] = []
+    if meta.icc_profile:
+        extratags.append((34675, "B", len(meta.icc_profile), meta.icc_profile, True))
+    description = f"{PROVENANCE_KEY}: {text}" if text else None
+    if meta.exif:
+        exif = Image.Exif()
+        try:
+            exif.load(meta.exif)
+        except Exception:  # noqa: BLE001
+            exif = Image.Exif()
+        for tag in (0x010F, 0x0110, 0x0132, 0x013B, 0x8298):  # Make, Model, DateTime, Artist, Copyright
+            value = exif.get(tag)
+            if isinstance(value, str) and value:
+                extratags.append((tag, "s", 0, value, True))
+        old = exif.get(DESCRIPTION_TAG)
+        if isinstance(old, str) and old.strip() and PROVENANCE_KEY not in old:
+            description = old + ("\n" + description if description else "")
+        if any(ifd in exif for ifd in (0x8769, 0x8825)):
+            notes.append("TIFF: the EXIF camera/GPS sub-directories are not written (main tags are)")
+    if arr.ndim == 3 and arr.shape[2] == 2:  # grey + alpha
+        photometric, extrasamples = "minisblack", ["unassalpha"]
+    elif arr.ndim == 3 and arr.shape[2] == 4:
+        photometric, extrasamples = "rgb", ["unassalpha"]
+    elif arr.ndim == 3:
+        photometric, extrasamples = "rgb", None
+    else:
+        photometric, extrasamples = "minisblack", None
+    buf = io.BytesIO()
+    kwargs: dict[str, Any] = {"photometric": photometric, "compression": "zlib", "extratags": extratags,
+                              "software": "FSR Studio", "metadata": None}
+    if extrasamples:
+        kwargs["extrasamples"] = extrasamples
+    if description:
+        kwargs["description"] = description
+    if meta.dpi:
+        kwargs["resolution"] = (meta.dpi[0], meta.dpi[1])
+        kwargs["resolutionunit"] = "INCH"
+    tifffile.imwrite(buf, np.ascontiguousarray(arr), **kwargs)
+    return buf.getvalue(), notes
+
+
+def _to_bgr(arr: np.ndarray) -> np.ndarray:
+    if arr.ndim == 3 and arr.shape[2] == 3:
+        return np.ascontiguousarray(arr[:, :, ::-1])
+    if arr.ndim == 3 and arr.shape[2] == 4:
+        return np.ascontiguousarray(arr[:, :, [2, 1, 0, 3]])
+    if arr.ndim == 3 and arr.shape[2] == 2:  # OpenCV has no grey+alpha PNG: write it as BGRA
+        g, a = arr[:, :, 0], arr[:, :, 1]
+        return np.ascontiguousarray(np.dstack([g, g, g, a]))
+    return np.ascontiguousarray(arr)
+
+
+def read_provenance(path: str | os.PathLike) -> dict[str, Any] | None:
+    """The provenance note written by :func:`write_image` (PNG text, EXIF/TIFF description or BMP sidecar)."""
+    from PIL import Image
+
+    path = Path(path)
+    sidecar = path.with_name(path.name + ".json")
+    if sidecar.is_file():
+        return json.loads(sidecar.read_text(encoding="utf-8"))
+    with Image.open(path) as img:
+        candidates = []
+        if hasattr(img, "text") and img.text.get(PROVENANCE_KEY):
+            return json.loads(img.text[PROVENANCE_KEY])
+        candidates.append(img.getexif().get(DESCRIPTION_TAG))
+        tags = getattr(img, "tag_v2", None)
+        if tags is not None:
+            candidates.append(tags.get(DESCRIPTION_TAG))
+    for value in candidates:
+        if isinstance(value, bytes):
+            value = value.decode("utf-8", "replace")
+        if isinstance(value, str) and PROVENANCE_KEY in value:
+            payload = value.split(f"{PROVENANCE_KEY}:", 1)[-1].strip() if f"{PROVENANCE_KEY}:" in value else value
+            try:
+                return json.loads(payload)
+            except ValueError:
+                continue
+    return None

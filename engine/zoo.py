@@ -254,6 +254,23 @@ def load(name: str, weights: str | Path | None = None, device: str | torch.devic
     return model.eval().to(resolve_device(device))
 
 
+def load_runtime(name: str, runtime: str = "torch", weights: str | Path | None = None,
+                 device: str | torch.device | None = None) -> Any:
+    """`load` for runtime "torch", or an ONNX Runtime model (same `Variant.run` interface) for runtime "onnx"."""
+    if runtime not in RUNTIMES:
+        raise ValueError(f"unknown runtime {runtime!r}; choose from {', '.join(RUNTIMES)}")
+    return RUNTIMES[runtime](name, weights, device)
+
+
+def _load_onnx(name: str, weights: str | Path | None, device: str | torch.device | None) -> Any:
+    from .onnx_runtime import load_onnx
+
+    return load_onnx(name, weights, device)
+
+
+RUNTIMES = {"torch": load, "onnx": _load_onnx}
+
+
 def describe() -> list[dict[str, Any]]:
     """One row per variant: name, family, task, parameters, weights file (or None) and description."""
     rows = []

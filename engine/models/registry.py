@@ -82,8 +82,12 @@ class Variant:
         return y.clamp(0.0, 1.0)
 
     def run(self, model: nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        """Forward a prepared batch; returns the image in [0, 1] and the family's by-product maps."""
-        image, maps = self.extract(model(x, **self.forward_kwargs))
+        """Forward a prepared batch; returns the image in [0, 1] and the family's by-product maps.
+
+        Runtimes other than PyTorch (engine.onnx_runtime.OnnxModel) provide `run_extracted` and skip the extractor.
+        """
+        runner = getattr(model, "run_extracted", None)
+        image, maps = runner(x) if runner else self.extract(model(x, **self.forward_kwargs))
         return self.denormalize(image.float()), {k: v.float() for k, v in maps.items()}
 
 

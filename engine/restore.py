@@ -10,6 +10,8 @@ Arrays are RGB (not OpenCV's BGR), HxW (grey), HxWx3 or HxWx4 (alpha), uint8 or 
 """
 from __future__ import annotations
 
+import hashlib
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -61,23 +63,348 @@ class PhotoResult:
     provenance: dict[str, Any] = field(default_factory=dict)  # model, weights sha256, settings
 
 
+@dataclass
+class LoadedModel:
+    """A network ready to run: the label its results are stored under, its variant, and where its weights came from.
+
+    Pass these to :func:`restore_photo` to load weights once for a whole folder of photos.
+    """
+
+    label: str
+    variant: Any  # engine.models.registry.Variant
+    module: Any  # nn.Module (or an ONNX runtime wrapper from engine.zoo)
+    weights: str | None = None
+    sha256: str | None = None
+
+    @property
+    def protocol(self) -> str:
+        return self.variant.crop
+
+
+def variant_for(label: str, module: Any = None) -> Any:
+    """The registered variant behind a label: its name, or "name:anything" (e.g. "fsrnet:my-finetune")."""
+    from . import zoo
+
+    known = zoo.names()
+    for candidate in (label, label.split(":", 1)[0], getattr(module, "variant_name", None)):
+        if candidate and candidate in known:
+            return zoo.variant(candidate)
+    raise ValueError(f"{label!r} is not a model variant; name it after one of {', '.join(zoo.names('restore'))} "
+                     f"(for your own weights use e.g. 'fsrnet:my-finetune')")
+
+
+_SHA_CACHE: dict[tuple[str, int, int], str] = {}
+
+
+def weights_sha256(path: str | None) -> str | None:
+    """SHA256 of a weight file, cached per (path, size, mtime) so a folder of photos hashes it once."""
+    if not path:
+        return None
+    p = Path(path)
+    try:
+        st = p.stat()
+    except OSError:
+        return None
+    key = (str(p.resolve()), st.st_size, st.st_mtime_ns)
+    if key not in _SHA_CACHE:
+        h = hashlib.sha256()
+        with open(p, "rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                h.update(chunk)
+        _SHA_CACHE[key] = h.hexdigest()
+    return _SHA_CACHE[key]
+
+
+def load_models(models: Sequence[Any], device: Any = None, weights: str | Path | None = None) -> list[LoadedModel]:
+    """Names -> networks from the zoo (WeightsNotFound says where to put missing files); (label, module) kept as is.
+
+    `weights` is an explicit weight file, allowed only with a single model.
+    """
+    from . import zoo
+
+    single = isinstance(models, (str, LoadedModel)) or (
+        isinstance(models, tuple) and len(models) == 2 and isinstance(models[0], str) and not isinstance(models[1], str))
+    specs = [models] if single else list(models)
+    if not specs:
+        raise ValueError("no model given")
+    if weights is not None and len(specs) != 1:
+        raise ValueError("an explicit weight file applies to a single model; got several")
+    loaded: list[LoadedModel] = []
+    for spec in specs:
+        if isinstance(spec, LoadedModel):
+            item = spec
+        elif isinstance(spec, (tuple, list)) and len(spec) == 2 and isinstance(spec[0], str):
+            label, module = spec
+            path = getattr(module, "weights_path", None)
+            item = LoadedModel(label, variant_for(label, module), module, path, weights_sha256(path))
+        elif isinstance(spec, str):
+            v = variant_for(spec)
+            if v.task != "restore":
+                raise ValueError(f"{spec!r} is a {v.task} network, not a face restoration model")
+            module = zoo.load(v.name, weights=weights, device=device)
+            path = getattr(module, "weights_path", None)
+            item = LoadedModel(spec, v, module, path, weights_sha256(path))
+        else:
+            raise TypeError(f"a model is a name or a (name, module) pair, got {type(spec).__name__}")
+        if any(m.label == item.label for m in loaded):
+            raise ValueError(f"model {item.label!r} given twice")
+        loaded.append(item)
+    return loaded
+
+
+class _Steps:
+    """progress(done, total, message) and cancel() plumbing shared by the public functions."""
+
+    def __init__(self, total: int, progress: Progress | None, cancel: Cancel | None):
+        self.total, self.done, self.progress, self.cancel = max(1, total), 0, progress, cancel
+
+    def check(self) -> None:
+        if self.cancel is not None and self.cancel():
+            raise Cancelled("cancelled")
+
+    def advance(self, n: int, message: str) -> None:
+        self.done = min(self.total, self.done + n)
+        if self.progress is not None:
+            self.progress(self.done, self.total, message)
+        self.check()
+
+
+def _minimum_face_px(lr_size: int) -> float:
+    """Below this crop side a face carries too little to restore: half the x8 models' 16 px, 1/16 of 512."""
+    return lr_size / 2 if lr_size <= 64 else lr_size / 16
+
+
+def size_note(source_px: float, lr_size: int, label: str) -> tuple[bool, str | None]:
+    """(usable, note) for a face whose crop covers `source_px` photo pixels and a model taking `lr_size` inputs."""
+    n = int(round(source_px))
+    if source_px < _minimum_face_px(lr_size):
+        return False, (f"{label}: face is {n} px, below the {int(_minimum_face_px(lr_size))} px minimum for a "
+                       f"{lr_size} px model input: not restored")
+    if source_px > 2 * lr_size:
+        return True, (f"{label}: face is {n} px, model input is {lr_size} px: detail above {lr_size} px is "
+                      f"discarded")
+    if lr_size > 64 and source_px < lr_size / 4:
+        return True, (f"{label}: face is {n} px, enlarged x{lr_size / source_px:.1f} to the model's {lr_size} px "
+                      f"input: the detail is invented")
+    return True, None
+
+
+def _aligned_detection(shape: tuple[int, ...]) -> Detection:
+    from .faces.align import FFHQ_TEMPLATE_512
+
+    h, w = shape[:2]
+    five = FFHQ_TEMPLATE_512 * np.array([w / 512.0, h / 512.0], np.float32)
+    return Detection(box=(0.0, 0.0, float(w), float(h)), score=1.0, landmarks5=five.astype(np.float32),
+                     backend="aligned")
+
+
+def _face_results(rgb: np.ndarray, detections: Sequence[Detection], protocols: Sequence[str],
+                  aligned: bool) -> list[FaceResult]:
+    from .faces.align import align_face, whole_image_crop
+
+    faces = []
+    for i, det in enumerate(detections):
+        face = FaceResult(index=i, box=tuple(float(v) for v in det.box), score=float(det.score),
+                          landmarks5=np.asarray(det.landmarks5, np.float32),
+                          landmarks68=None if det.landmarks68 is None else np.asarray(det.landmarks68, np.float32))
+        for protocol in protocols:
+            if aligned:
+                face.crops[protocol] = whole_image_crop(rgb, protocol)
+            else:
+                face.crops[protocol] = align_face(rgb, face.landmarks5, face.landmarks68, protocol)
+        faces.append(face)
+    return faces
+
+
+def _run_model(model: LoadedModel, faces: Sequence[FaceResult], *, tta: bool, device: Any, precision: str,
+               batch_size: int, gray: bool, steps: _Steps) -> None:
+    """Run one model over every usable face in batches, storing outputs, maps, seconds and notes on the faces."""
+    import torch
+
+    from .infer import infer_faces
+    from .models.registry import pil_resize
+
+    v = model.variant
+    todo: list[tuple[FaceResult, np.ndarray]] = []
+    for face in faces:
+        crop = face.crops[v.crop]
+        usable, note = size_note(crop.source_px, v.lr_size, model.label)
+        if note:
+            face.notes.append(note)
+        if not usable:
+            steps.advance(1, f"{model.label}: face {face.index + 1} skipped (too small)")
+            continue
+        lr = crop.image if crop.size == v.lr_size else pil_resize(crop.image, v.lr_size)
+        todo.append((face, lr))
+    for start in range(0, len(todo), batch_size):
+        steps.check()
+        chunk = todo[start:start + batch_size]
+        result = infer_faces(v.name, model.module, [lr for _, lr in chunk], tta=tta, mode=precision,
+                             device=device, batch_size=batch_size)
+        outputs = result.images
+        if gray:
+            luma = outputs.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
+            outputs = np.repeat(np.clip(np.round(luma), 0, 255).astype(np.uint8)[..., None], 3, axis=3)
+        landmarks = None
+        if "priors" in result.maps and v.family == "fsrnet":
+            from .models.fsrnet import heatmap_peaks
+
+            n_landmarks = getattr(v.config, "landmarks", 68)
+            peaks = heatmap_peaks(torch.from_numpy(result.maps["priors"][:, :n_landmarks]), out_size=v.hr_size)
+            landmarks = peaks.numpy().astype(np.float32)
+        for i, (face, _) in enumerate(chunk):
+            face.outputs[model.label] = np.ascontiguousarray(outputs[i])
+            maps = {k: np.ascontiguousarray(m[i]) for k, m in result.maps.items()}
+            if landmarks is not None:
+                maps["landmarks"] = landmarks[i] * (face.crops[v.crop].size / v.hr_size)
+            face.maps[model.label] = maps
+            face.seconds[model.label] = result.seconds / len(chunk)
+            face.notes.extend(n for n in result.notes if n not in face.notes)
+        steps.advance(len(chunk), f"{model.label}: {min(start + len(chunk), len(todo))}/{len(todo)} faces")
+
+
 def restore_faces(image: np.ndarray, detections: Sequence[Detection], models: Sequence[Any] = ("fsrnet",), *,
                   aligned: bool = False, tta: bool = False, device: Any = None,
-                  progress: Progress | None = None, cancel: Cancel | None = None) -> list[FaceResult]:
-    """Crop each detected face per model protocol and run every model on it (batched, inference mode)."""
-    raise NotImplementedError
+                  progress: Progress | None = None, cancel: Cancel | None = None, precision: str = "auto",
+                  batch_size: int = 8) -> list[FaceResult]:
+    """Crop each detected face per model protocol and run every model on it (batched, inference mode).
+
+    image: the photo the detections refer to (RGB/grey/RGBA, uint8/uint16). With `aligned`, the image itself is the
+    face crop and `detections` may be empty. Faces too small for a model are noted and skipped for that model.
+    """
+    from .io import is_gray_content, to_rgb8
+
+    loaded = load_models(models, device)
+    rgb = to_rgb8(image)
+    if aligned and not detections:
+        detections = [_aligned_detection(rgb.shape)]
+    faces = _face_results(rgb, detections, sorted({m.protocol for m in loaded}), aligned)
+    steps = _Steps(len(faces) * len(loaded), progress, cancel)
+    gray = is_gray_content(np.asarray(image)[..., :3] if np.asarray(image).ndim == 3 else np.asarray(image))
+    for model in loaded:
+        _run_model(model, faces, tta=tta, device=device, precision=precision, batch_size=batch_size, gray=gray,
+                   steps=steps)
+    for face in faces:
+        face.skipped = not face.outputs
+    return faces
 
 
 def compose_photo(image: np.ndarray, faces: Sequence[FaceResult], model: str, scale: float = 2, *,
                   blend: float = 1.0, alpha: np.ndarray | None = None, color_match: bool = True,
                   mask: str = "square") -> np.ndarray:
-    """Upscale the photo (Lanczos) and paste one model's restored faces back into it."""
-    raise NotImplementedError
+    """Upscale the photo (Lanczos) and paste one model's restored faces back into it.
+
+    image: the input photo (HxW, HxWx3, HxWx4 or HxWx2 with alpha; uint8/uint16); the result has the same channels
+    and dtype at round(scale x size). mask: "square", "landmarks" or "none" (aligned inputs).
+    """
+    from .faces.align import transform_points
+    from .faces.paste import attach_alpha, paste_face, upscale_background
+    from .io import is_gray_content, split_alpha
+
+    pixels = np.asarray(image)
+    if alpha is None:
+        pixels, alpha = split_alpha(pixels)
+    if not 0.0 < scale <= 16:
+        raise ValueError(f"scale must be in (0, 16], got {scale}")
+    canvas = upscale_background(pixels, scale)
+    sy, sx = canvas.shape[0] / pixels.shape[0], canvas.shape[1] / pixels.shape[1]
+    gray = is_gray_content(pixels)
+    protocol = variant_for(model).crop
+    for face in faces:
+        out = face.outputs.get(model)
+        if out is None or protocol not in face.crops:
+            continue
+        crop = face.crops[protocol]
+        lm = None
+        if mask == "landmarks" and face.landmarks68 is not None:
+            lm = transform_points(crop.matrix, face.landmarks68)
+        paste_face(canvas, out, crop.matrix, crop.size, (sx, sy), reference=crop.image if color_match else None,
+                   blend=blend, mask=mask if (mask != "landmarks" or lm is not None) else "square", landmarks=lm,
+                   gray=gray)
+    return attach_alpha(canvas, alpha, scale)
+
+
+def crop_to_photo(points: np.ndarray, crop: AlignedFace) -> np.ndarray:
+    """Points in crop pixels (e.g. FSRNet's predicted landmarks) -> input-photo pixels."""
+    from .faces.align import invert, transform_points
+
+    return transform_points(invert(crop.matrix), points).astype(np.float32)
 
 
 def restore_photo(source: str | Path | np.ndarray, models: Sequence[Any] = ("fsrnet",), scale: float = 2, *,
                   detector: str = "dlib", detector_model: str | Path | None = None, only_center_face: bool = False,
                   aligned: bool = False, blend: float = 1.0, tta: bool = False, device: Any = None,
-                  progress: Progress | None = None, cancel: Cancel | None = None) -> PhotoResult:
-    """Read (if a path), detect, align, restore with every model, paste back; see the module docstring."""
-    raise NotImplementedError
+                  progress: Progress | None = None, cancel: Cancel | None = None, precision: str = "auto",
+                  color_match: bool = True, mask: str = "square", batch_size: int = 8) -> PhotoResult:
+    """Read (if a path), detect, align, restore with every model, paste back; see the module docstring.
+
+    models: zoo names, (name, nn.Module) pairs or LoadedModel objects; the first one gives ``result.image``.
+    Raises engine.io.ImageReadError for unusable photos, engine.zoo.WeightsNotFound for missing weights,
+    engine.faces.detect.DetectorModelMissing for a missing optional detector model, Cancelled when cancel() is True.
+    A photo without faces is not an error: the result is the upscaled photo with a note.
+    """
+    from .faces.detect import center_face, detect_faces
+    from .io import ImageMetadata, is_gray_content, read_image, split_alpha, to_rgb8
+
+    if not 0.0 < float(scale) <= 16:
+        raise ValueError(f"scale must be in (0, 16], got {scale}")
+    if not 0.0 <= float(blend) <= 1.0:
+        raise ValueError(f"blend must be in [0, 1], got {blend}")
+    timings: dict[str, float] = {}
+    t_start = tick = time.perf_counter()
+    if isinstance(source, np.ndarray):
+        pixels, alpha = split_alpha(np.asarray(source))
+        metadata, source_name = ImageMetadata(bit_depth=16 if pixels.dtype == np.uint16 else 8), None
+    else:
+        loaded_image = read_image(source)
+        pixels, alpha, metadata, source_name = (loaded_image.pixels, loaded_image.alpha, loaded_image.metadata,
+                                                str(source))
+    if pixels.dtype not in (np.uint8, np.uint16):
+        raise TypeError(f"expected uint8 or uint16 pixels, got {pixels.dtype}")
+    timings["read"], tick = time.perf_counter() - tick, time.perf_counter()
+    loaded = load_models(models, device)
+    timings["load_models"], tick = time.perf_counter() - tick, time.perf_counter()
+    rgb = to_rgb8(pixels)
+    notes: list[str] = []
+    steps = _Steps(1, progress, cancel)
+    steps.check()
+    if aligned:
+        detections = [_aligned_detection(rgb.shape)]
+    else:
+        detections = detect_faces(rgb, detector, detector_model)
+        if only_center_face and detections:
+            detections = [center_face(detections, rgb.shape)]
+    if not detections:
+        notes.append("no face found: the photo is only upscaled")
+    timings["detect"], tick = time.perf_counter() - tick, time.perf_counter()
+    faces = _face_results(rgb, detections, sorted({m.protocol for m in loaded}), aligned)
+    timings["align"], tick = time.perf_counter() - tick, time.perf_counter()
+    gray = is_gray_content(pixels)
+    if gray and pixels.ndim == 3:
+        notes.append("grey content stored as RGB: restored faces are converted to grey")
+    steps.total = 1 + len(faces) * len(loaded) + len(loaded)
+    steps.advance(1, f"{len(faces)} face(s) found")
+    for model in loaded:
+        _run_model(model, faces, tta=tta, device=device, precision=precision, batch_size=batch_size, gray=gray,
+                   steps=steps)
+        timings[f"restore:{model.label}"], tick = time.perf_counter() - tick, time.perf_counter()
+    for face in faces:
+        face.skipped = not face.outputs
+    images: dict[str, np.ndarray] = {}
+    for model in loaded:
+        images[model.label] = compose_photo(pixels, faces, model.label, scale, blend=blend, alpha=alpha,
+                                            color_match=color_match, mask="none" if aligned else mask)
+        timings[f"paste:{model.label}"], tick = time.perf_counter() - tick, time.perf_counter()
+        steps.advance(1, f"{model.label}: photo composed")
+    timings["total"] = time.perf_counter() - t_start
+    settings = {"scale": float(scale), "detector": "aligned input" if aligned else detector, "blend": float(blend),
+                "tta": bool(tta), "only_center_face": bool(only_center_face), "color_match": bool(color_match),
+                "mask": mask}
+    provenance = {m.label: {"software": "FSR Studio", "model": m.label, "variant": m.variant.name,
+                            "weights": Path(m.weights).name if m.weights else "in-memory module (no weight file)",
+                            "weights_sha256": m.sha256,
+                            "faces_restored": sum(1 for f in faces if m.label in f.outputs), **settings}
+                  for m in loaded}
+    return PhotoResult(image=images[loaded[0].label], images=images, faces=faces, timings=timings,
+                       source=source_name, metadata=metadata, scale=float(scale), models=[m.label for m in loaded],
+                       notes=notes, provenance=provenance)

@@ -1,0 +1,381 @@
+"""The app's only door into the engine: thin calls to its public functions, run by the UI's background jobs.
+
+Nothing here re-implements the pipeline; it resolves the user's choices (settings, per-face models, extra weight
+files from fine-tuning or import) into the arguments of ``engine.io``, ``engine.faces.detect``, ``engine.restore`` and
+``engine.zoo`` calls. No Qt, so it is also what the tests drive directly.
+"""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+Progress = Callable[[int, int, str], None]
+Cancel = Callable[[], bool]
+
+
+# ----- models ------------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ModelChoice:
+    """A restore model the user can pick: a zoo variant, or extra weights (fine-tuned/imported) for one."""
+
+    key: str  # shown in the UI and the engine's output label: the variant name, or "variant:file-stem"
+    variant: str
+    weights: Path | None  # None: no weights anywhere (the UI says what to put where)
+    source: str  # "user folder", "bundled", "fine-tuned", "imported", "missing"
+    family: str = ""
+    description: str = ""
+
+    @property
+    def available(self) -> bool:
+        return self.weights is not None
+
+    @property
+    def is_extra(self) -> bool:
+        return self.key != self.variant
+
+
+def _source_of(path: Path | None) -> str:
+    """Where a weight file came from, for the model list: bundled, fine-tuned, imported or user folder."""
+    from engine import zoo
+
+    if path is None:
+        return "missing"
+    try:
+        path.resolve().relative_to(zoo.BUNDLED_DIR.resolve())
+        return "bundled"
+    except ValueError:
+        pass
+    try:
+        card = zoo.read_card(path)
+    except Exception:  # noqa: BLE001
+        card = {}
+    if card.get("training"):
+        return "fine-tuned"
+    if card.get("imported"):
+        return "imported"
+    return "user folder"
+
+
+def list_models() -> list[ModelChoice]:
+    """Every restore variant (with where its weights are) plus extra weight files in the user models folder.
+
+    An extra file is any weight file with a model card naming a restore variant whose stem is not that variant's own
+    name: the trainer's fine-tuned exports and imported checkpoints kept under their own names.
+    """
+    from engine import zoo
+
+    choices: list[ModelChoice] = []
+    restore = zoo.names(task="restore")
+    for name in restore:
+        v = zoo.variant(name)
+        path = zoo.find_weights(name)
+        choices.append(ModelChoice(name, name, path, _source_of(path), v.family, v.description))
+    taken = {c.weights.resolve() for c in choices if c.weights is not None}
+    folder = zoo.user_models_dir()
+    if folder.is_dir():
+        for path in sorted(folder.iterdir()):
+            if path.suffix not in zoo.WEIGHT_SUFFIXES or path.resolve() in taken or path.stem in restore:
+                continue
+            try:
+                card = zoo.read_card(path)
+            except Exception:  # noqa: BLE001 - a broken card just hides that file from the list
+                continue
+            variant = card.get("variant") or card.get("model")
+            if variant not in restore:
+                continue
+            v = zoo.variant(variant)
+            source = _source_of(path)
+            choices.append(ModelChoice(f"{variant}:{path.stem}", variant, path, source, v.family,
+                                       f"{source} {variant} weights ({path.name})"))
+    return choices
+
+
+def choice_map() -> dict[str, ModelChoice]:
+    return {c.key: c for c in list_models()}
+
+
+def missing_message(choice: ModelChoice) -> str:
+    from engine import zoo
+
+    return zoo.missing_weights_message(choice.variant)
+
+
+def model_specs(keys: Sequence[str], choices: dict[str, ModelChoice], device: Any = None) -> list[Any]:
+    """Engine model specs: zoo names as they are, extra weights as (key, loaded nn.Module)."""
+    from engine import zoo
+
+    specs: list[Any] = []
+    for key in keys:
+        c = choices[key]
+        if not c.available:
+            raise FileNotFoundError(missing_message(c))
+        specs.append(key if not c.is_extra else (key, zoo.load(c.variant, weights=c.weights, device=device)))
+    return specs
+
+
+# ----- photos --------------------------------------------------------------------------------------------------------
+def read_photo(path: Path) -> Any:
+    """engine.io.read_image: upright pixels, alpha, metadata; ImageReadError names the file and the reason."""
+    from engine import io
+
+    return io.read_image(path)
+
+
+def display_rgb8(pixels: np.ndarray) -> np.ndarray:
+    """HxWx3 uint8 for the screen (16-bit, grey and alpha photos included)."""
+    from engine import io
+
+    return io.to_rgb8(pixels)
+
+
+def detect(image: np.ndarray, detector: str = "dlib", model_path: str = "") -> list[Any]:
+    """engine.faces.detect.detect_faces with the user's back end and model file."""
+    from engine.faces import detect as det
+
+    kwargs: dict[str, Any] = {"backend": detector}
+    if model_path:
+        kwargs["model_path"] = model_path
+    return list(det.detect_faces(image, **kwargs))
+
+
+def load_and_detect(path: Path, detector: str, model_path: str, *, progress: Progress | None = None,
+                    cancel: Cancel | None = None) -> tuple[Any, list[Any], np.ndarray]:
+    """Read a photo and find its faces; returns (LoadedImage, detections, display RGB8)."""
+    if progress:
+        progress(0, 2, f"reading {path.name}")
+    loaded = read_photo(path)
+    rgb = display_rgb8(loaded.pixels)
+    if cancel and cancel():
+        from engine.restore import Cancelled
+
+        raise Cancelled()
+    if progress:
+        progress(1, 2, f"finding faces in {path.name}")
+    detections = detect(rgb, detector, model_path)
+    if progress:
+        progress(2, 2, f"{len(detections)} faces in {path.name}")
+    return loaded, detections, rgb
+
+
+def restore(image: np.ndarray, detections: Sequence[Any], keys: Sequence[str], choices: dict[str, ModelChoice], *,
+            device: Any = None, progress: Progress | None = None, cancel: Cancel | None = None) -> list[Any]:
+    """engine.restore.restore_faces for the given faces and models (one FaceResult per detection)."""
+    from engine.restore import restore_faces
+
+    specs = model_specs(keys, choices, device=device)
+    return restore_faces(image, list(detections), specs, device=device, progress=progress, cancel=cancel)
+
+
+def compose(image: np.ndarray, faces: Sequence[Any], per_face_model: Sequence[str], scale: float, *,
+            alpha: np.ndarray | None = None) -> np.ndarray:
+    """engine.restore.compose_photo of the given faces, each with the model the user chose for it.
+
+    All faces on one model is one compose_photo call. Mixed choices are still one call (so the background is
+    upscaled once): each face is passed as a shallow copy carrying only its chosen output and that output's crop,
+    under the first model's label and crop protocol; compose_photo pastes each face with its own crop's matrix and
+    size, so a 512 FFHQ-aligned face and a 128 coarse crop land correctly side by side.
+    """
+    import copy
+
+    from engine.restore import compose_photo, variant_for
+
+    models = list(dict.fromkeys(per_face_model))
+    if len(models) <= 1:
+        return compose_photo(image, list(faces), models[0] if models else "fsrnet", scale, alpha=alpha)
+    label = models[0]
+    protocol = variant_for(label).crop
+    proxies = []
+    for face, model in zip(faces, per_face_model):
+        proxy = copy.copy(face)
+        proxy.outputs = {label: face.outputs[model]}
+        proxy.crops = {protocol: face.crops[variant_for(model).crop]}
+        proxies.append(proxy)
+    return compose_photo(image, proxies, label, scale, alpha=alpha)
+
+
+@dataclass
+class RestoreOutcome:
+    """What a restore job hands back to the UI thread: new FaceResults per face index and the composite."""
+
+    results: dict[int, Any]  # face index -> FaceResult with every output so far merged in
+    composite: np.ndarray | None
+    signature: tuple
+    notes: list[str]
+
+
+def merged(old: Any, new: Any) -> Any:
+    """A FaceResult holding old's outputs and new's (new wins); neither input is modified (they may be on screen)."""
+    import copy
+
+    if old is None:
+        return new
+    out = copy.copy(old)
+    for attr in ("crops", "outputs", "maps", "seconds"):
+        setattr(out, attr, {**getattr(old, attr), **getattr(new, attr)})
+    out.notes = list(dict.fromkeys([*old.notes, *new.notes]))
+    out.skipped = old.skipped and new.skipped
+    return out
+
+
+def run_restore(pixels: np.ndarray, detections: Sequence[Any], existing: Sequence[Any], wanted: dict[int, list[str]],
+                choices: dict[str, ModelChoice], *, compose_models: dict[int, str] | None = None, scale: float = 2.0,
+                alpha: np.ndarray | None = None, device: Any = None, force: bool = False,
+                progress: Progress | None = None, cancel: Cancel | None = None) -> RestoreOutcome:
+    """Run every (face, model) pair in `wanted` that has no output yet (all of them with force), then compose.
+
+    Faces are batched per model (one restore_faces call per model), which is how the engine batches too.
+    compose_models: face index -> model for the composite (None: no composite).
+    """
+    by_model: dict[str, list[int]] = {}
+    for i, models in wanted.items():
+        for m in models:
+            have = existing[i] is not None and m in existing[i].outputs
+            if force or not have:
+                by_model.setdefault(m, []).append(i)
+    total = sum(len(v) for v in by_model.values()) + (1 if compose_models else 0)
+    done = 0
+    results: dict[int, Any] = {i: existing[i] for i in wanted}
+    notes: list[str] = []
+    for model, idx in by_model.items():
+        def sub(d: int, t: int, msg: str = "", _base: int = done) -> None:
+            if progress:
+                progress(_base + min(d, len(idx)), max(total, 1), msg or f"{model}: face {d} of {t}")
+
+        faces = restore(pixels, [detections[i] for i in idx], [model], choices, device=device, progress=sub,
+                        cancel=cancel)
+        for i, fr in zip(idx, faces):
+            fr.index = i  # the engine numbers the faces it was given; keep the photo's numbering
+            results[i] = merged(results.get(i), fr)
+        done += len(idx)
+    composite = None
+    signature: tuple = ()
+    if compose_models is not None:
+        if progress:
+            progress(done, max(total, 1), "pasting the faces back")
+        order = sorted(compose_models)
+        usable = [i for i in order if results.get(i) is not None and compose_models[i] in results[i].outputs]
+        skipped = [i for i in order if i not in usable]
+        if skipped:
+            notes.append("not pasted (no output): faces " + ", ".join(str(i + 1) for i in skipped))
+        composite = compose(pixels, [results[i] for i in usable], [compose_models[i] for i in usable], scale,
+                            alpha=alpha)
+        signature = (scale, tuple((i, compose_models[i]) for i in order))
+        done += 1
+    if progress:
+        progress(total, max(total, 1), "done")
+    return RestoreOutcome(results, composite, signature, notes)
+
+
+# ----- timing helper for the compare badges --------------------------------------------------------------------------
+def now() -> float:
+    return time.perf_counter()
+
+
+def dumps(data: Any) -> str:
+    return json.dumps(data, indent=2)
+
+
+# ----- model manager -------------------------------------------------------------------------------------------------
+@dataclass
+class ImportReport:
+    """The outcome of importing a checkpoint: where it went, or why it does not fit (per variant tried)."""
+
+    ok: bool
+    source: Path
+    variant: str | None = None
+    target: Path | None = None
+    key: str | None = None
+    details: str = ""
+
+    def text(self) -> str:
+        if self.ok:
+            return (f"{self.source.name} fits {self.variant}.\nSaved as {self.target}"
+                    f"\nIt is listed as '{self.key}'.\n{self.details}").strip()
+        return f"{self.source.name} could not be imported.\n\n{self.details}"
+
+
+def guess_variants(path: Path, variant: str | None) -> list[str]:
+    """Variants to try for a checkpoint: the one asked for, else the one whose official file name matches, else
+    every restore variant (x8 before the large HD ones)."""
+    from engine import zoo
+
+    if variant:
+        return [variant]
+    restore = zoo.names(task="restore")
+    by_file = [n for n in restore if zoo.variant(n).official_file and Path(zoo.variant(n).official_file).stem
+               == path.stem]
+    return by_file or sorted(restore, key=lambda n: (zoo.variant(n).hr_size, n))
+
+
+def import_checkpoint(path: str | Path, variant: str | None = None, *, progress: Progress | None = None,
+                      cancel: Cancel | None = None) -> ImportReport:
+    """Check a checkpoint against a variant (or find the variant it fits) and save it into the user models folder.
+
+    Reading and checking are engine.zoo's (read_state_dict / check_state_dict: missing, unexpected and mis-shaped
+    keys, non-finite values); the file is re-saved with engine.zoo.save_weights as full-precision safetensors with a
+    card saying where it came from. Existing weights are never replaced: a second import gets its own name.
+    """
+    from engine import zoo
+
+    path = Path(path)
+    try:
+        state = zoo.read_state_dict(path)
+    except zoo.CheckpointError as exc:
+        return ImportReport(False, path, details=str(exc))
+    candidates = guess_variants(path, variant)
+    problems: list[str] = []
+    for n, name in enumerate(candidates):
+        if cancel and cancel():
+            from engine.restore import Cancelled
+
+            raise Cancelled()
+        if progress:
+            progress(n, len(candidates), f"checking {path.name} against {name}")
+        model = zoo.build(name)
+        try:
+            zoo.check_state_dict(model, state, path)
+        except zoo.CheckpointError as exc:
+            problems.append(f"— {name}: " + str(exc).split("\n", 1)[-1].strip())
+            continue
+        expected = model.state_dict()
+        model.load_state_dict({k: v.to(expected[k].dtype) for k, v in state.items()}, strict=True)
+        folder = zoo.user_models_dir()
+        target = folder / f"{name}.safetensors"
+        if zoo.find_weights(name) is not None and zoo.find_weights(name).parent.resolve() == folder.resolve():
+            stem = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in path.stem)
+            target = folder / f"{name}-{stem}.safetensors"
+            i = 2
+            while target.exists():
+                target = folder / f"{name}-{stem}-{i}.safetensors"
+                i += 1
+        card = {"imported_from": str(path), "imported": True, "licence": zoo.variant(name).licence,
+                "source_sha256": zoo.sha256_of(path)}
+        zoo.save_weights(model, target, name, card=card, half=False)
+        key = name if target.stem == name else f"{name}:{target.stem}"
+        note = "" if target.stem == name else (f"{name} already had weights in the models folder, so this file was "
+                                               f"kept beside them under its own name.")
+        if progress:
+            progress(len(candidates), len(candidates), f"imported {path.name} as {key}")
+        return ImportReport(True, path, name, target, key, note)
+    tried = ", ".join(candidates)
+    return ImportReport(False, path, details=f"It does not fit any of: {tried}.\n\n" + "\n".join(problems))
+
+
+def describe_models(*, progress: Progress | None = None, cancel: Cancel | None = None) -> dict[str, int]:
+    """Parameter count per variant (builds each network once, so it runs as a background job)."""
+    from engine import zoo
+
+    names = zoo.names(task="restore")
+    out = {}
+    for i, name in enumerate(names):
+        if cancel and cancel():
+            break
+        out[name] = zoo.parameter_count(zoo.build(name))
+        if progress:
+            progress(i + 1, len(names), name)
+    return out

@@ -1,0 +1,252 @@
+"""The controller: turns user actions into background jobs over the plain session and reports back with signals.
+
+Views never call the engine and never touch a job; they call these methods and redraw on the signals. Every job
+reports failures as (title, file, reason) so the window can show which photo failed and why, then carry on.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+from PySide6.QtCore import QObject, Signal
+
+from .. import backend
+from ..session import FaceItem, PhotoDoc, Session, expand_paths
+from ..settings import AppSettings, save_settings
+from .jobs import Job, JobRunner
+
+
+class Controller(QObject):
+    photosAdded = Signal(list)  # [PhotoDoc]
+    photoChanged = Signal(object)  # PhotoDoc: status, faces, composite
+    facesUpdated = Signal(object)  # PhotoDoc: new face outputs/maps (thumbnails, overlays, compare)
+    errorRaised = Signal(str, str, str)  # title, file, reason
+    progress = Signal(int, int, str)
+    busyChanged = Signal(bool)
+    modelsChanged = Signal()
+    message = Signal(str)
+    exported = Signal(list)  # written paths
+
+    def __init__(self, settings: AppSettings, parent: QObject | None = None):
+        super().__init__(parent)
+        self.settings = settings
+        self.session = Session()
+        self.runner = JobRunner(self)
+        self.runner.changed.connect(lambda: self.busyChanged.emit(self.runner.busy()))
+        self.choices: dict[str, backend.ModelChoice] = {}
+        self.refresh_models()
+
+    # ----- models and settings ---------------------------------------------------------------------------------------
+    def refresh_models(self) -> None:
+        try:
+            self.choices = backend.choice_map()
+        except Exception as exc:  # noqa: BLE001 - a broken models folder must not stop the app
+            self.choices = {}
+            self.errorRaised.emit("Models", "", str(exc))
+        self.modelsChanged.emit()
+
+    def model_keys(self) -> list[str]:
+        return list(self.choices)
+
+    def available_keys(self) -> list[str]:
+        return [k for k, c in self.choices.items() if c.available]
+
+    def device(self) -> Any:
+        return None if self.settings.device == "auto" else self.settings.device
+
+    def apply_settings(self, settings: AppSettings) -> None:
+        self.settings = settings.normalised()
+        try:
+            save_settings(self.settings)
+        except OSError as exc:
+            self.errorRaised.emit("Settings", "", f"cannot save the settings: {exc}")
+
+    def missing(self, keys: Iterable[str]) -> list[str]:
+        """Messages for the models among `keys` that cannot run (unknown or without weights)."""
+        out = []
+        for k in dict.fromkeys(keys):
+            c = self.choices.get(k)
+            if c is None:
+                out.append(f"unknown model {k!r}")
+            elif not c.available:
+                out.append(backend.missing_message(c))
+        return out
+
+    # ----- photos ----------------------------------------------------------------------------------------------------
+    def add_paths(self, paths: Iterable[str | Path]) -> list[PhotoDoc]:
+        files, skipped = expand_paths(paths)
+        for path, why in skipped:
+            self.errorRaised.emit("Not added", str(path), why)
+        docs = self.session.add(files)
+        if docs:
+            self.photosAdded.emit(docs)
+            for doc in docs:
+                self.load(doc)
+        return docs
+
+    def load(self, doc: PhotoDoc) -> Job:
+        doc.status, doc.error = "loading", ""
+        self.photoChanged.emit(doc)
+        job = Job(f"open {doc.name}", backend.load_and_detect, doc.path, self.settings.detector,
+                  self.settings.detector_model, file=str(doc.path))
+        job.signals.finished.connect(lambda r, d=doc: self._loaded(d, r))
+        job.signals.failed.connect(lambda why, _tb, d=doc: self._failed(d, "Cannot open photo", why))
+        job.signals.cancelled.connect(lambda d=doc: self._cancelled(d))
+        return self._start(job)
+
+    def _loaded(self, doc: PhotoDoc, result: tuple[Any, list[Any], Any]) -> None:
+        loaded, detections, rgb = result
+        doc.image, doc.rgb = loaded, rgb
+        doc.faces = [FaceItem(d) for d in detections]
+        doc.detected, doc.status = True, "ready"
+        doc.restored, doc.restored_signature = None, ()
+        self.photoChanged.emit(doc)
+        if not detections:
+            self.message.emit(f"{doc.name}: no faces found (try another detector in Settings)")
+        elif self.settings.auto_restore:
+            self.restore(doc, quiet=True)
+
+    def _failed(self, doc: PhotoDoc | None, title: str, why: str) -> None:
+        if doc is not None:
+            doc.status, doc.error = "error", why
+            for f in doc.faces:
+                f.busy = False
+            self.photoChanged.emit(doc)
+        self.errorRaised.emit(title, str(doc.path) if doc else "", why)
+
+    def _cancelled(self, doc: PhotoDoc | None) -> None:
+        if doc is not None:
+            for f in doc.faces:
+                f.busy = False
+            doc.status = "ready" if doc.detected else "queued"
+            self.photoChanged.emit(doc)
+        self.message.emit("cancelled")
+
+    def _start(self, job: Job) -> Job:
+        job.signals.progress.connect(self.progress)
+        return self.runner.start(job)
+
+    def cancel(self) -> None:
+        self.runner.cancel_all()
+
+    # ----- restoration -------------------------------------------------------------------------------------------
+    def model_of(self, doc: PhotoDoc, index: int) -> str:
+        return doc.faces[index].model or self.settings.default_model
+
+    def restore(self, doc: PhotoDoc, faces: Sequence[int] | None = None, *, force: bool = False,
+                quiet: bool = False) -> Job | None:
+        """Restore the included faces (or just `faces`) with their models, then compose the whole photo."""
+        if doc.image is None or not doc.detected:
+            return None
+        targets = [i for i, f in enumerate(doc.faces) if f.include and (faces is None or i in faces)]
+        wanted = {i: [self.model_of(doc, i)] for i in targets}
+        compose = {i: self.model_of(doc, i) for i, f in enumerate(doc.faces) if f.include}
+        problems = self.missing({m for ms in wanted.values() for m in ms} | set(compose.values()))
+        if problems:
+            self.errorRaised.emit("Missing model weights", str(doc.path), "\n".join(problems))
+            if quiet:
+                doc.status = "ready"
+                self.photoChanged.emit(doc)
+            return None
+        return self._run(doc, f"restore {doc.name}", wanted, compose, force=force)
+
+    def ensure_maps(self, doc: PhotoDoc, kind: str) -> Job | None:
+        """Make sure included faces carry the maps an overlay needs: FSRNet priors or SPARNet attention."""
+        if doc.image is None or not doc.faces:
+            return None
+        family = "fsrnet" if kind in ("landmarks", "parsing") else "sparnet"
+        key = "attention" if family == "sparnet" else None
+        have = [f for f in doc.faces if f.result is not None and any(
+            (key in d) if key else ("priors" in d or "landmarks" in d or "heatmaps" in d)
+            for d in f.result.maps.values())]
+        if len(have) == len([f for f in doc.faces if f.include]):
+            return None
+        model = self.overlay_model(family)
+        if model is None:
+            self.errorRaised.emit("Overlay unavailable", str(doc.path), self._family_missing(family))
+            return None
+        wanted = {i: [model] for i, f in enumerate(doc.faces) if f.include and f not in have}
+        return self._run(doc, f"{model} maps for {doc.name}", wanted, None)
+
+    def overlay_model(self, family: str) -> str | None:
+        """The model whose maps feed an overlay: the default model when it is of that family, else the first one
+        of the family (x8 before HD, official before fine-tuned) that has weights."""
+        default = self.choices.get(self.settings.default_model)
+        if default is not None and default.family == family and default.available:
+            return default.key
+        return next((k for k, c in self.choices.items() if c.family == family and c.available), None)
+
+    def _family_missing(self, family: str) -> str:
+        first = next((c for c in self.choices.values() if c.family == family), None)
+        what = "landmark and parsing overlays need FSRNet or FSRGAN" if family == "fsrnet" else \
+            "the attention overlay needs a SPARNet model"
+        return f"{what}; {backend.missing_message(first) if first else 'no such model is installed'}"
+
+    def compare(self, doc: PhotoDoc, index: int, models: Sequence[str]) -> Job | None:
+        """Run the compare panes' models on one face (only those not run before)."""
+        runnable = [m for m in models if m in self.choices and self.choices[m].available]
+        if doc.image is None or not runnable or not (0 <= index < len(doc.faces)):
+            return None
+        face = doc.faces[index]
+        if all(face.has_output(m) for m in runnable):
+            self.facesUpdated.emit(doc)
+            return None
+        return self._run(doc, f"compare face {index + 1}", {index: runnable}, None)
+
+    def _run(self, doc: PhotoDoc, title: str, wanted: dict[int, list[str]], compose: dict[int, str] | None,
+             force: bool = False) -> Job:
+        for i in wanted:
+            doc.faces[i].busy = True
+        if compose is not None:
+            doc.status = "restoring"
+        self.photoChanged.emit(doc)
+        existing = [f.result for f in doc.faces]
+        detections = [f.detection for f in doc.faces]
+        job = Job(title, backend.run_restore, doc.image.pixels, detections, existing, wanted, dict(self.choices),
+                  compose_models=compose, scale=self.settings.scale, alpha=doc.image.alpha, device=self.device(),
+                  force=force, file=str(doc.path))
+        job.signals.finished.connect(lambda out, d=doc: self._restored(d, out))
+        job.signals.failed.connect(lambda why, _tb, d=doc: self._failed(d, "Restoration failed", why))
+        job.signals.cancelled.connect(lambda d=doc: self._cancelled(d))
+        return self._start(job)
+
+    def _restored(self, doc: PhotoDoc, out: backend.RestoreOutcome) -> None:
+        for i, result in out.results.items():
+            if i < len(doc.faces) and result is not None:
+                doc.faces[i].result = result
+                doc.faces[i].busy = False
+        for f in doc.faces:
+            f.busy = False
+        if out.composite is not None:
+            doc.restored, doc.restored_signature = out.composite, out.signature
+            doc.status = "restored"
+        elif doc.status == "restoring":
+            doc.status = "ready"
+        doc.notes = out.notes
+        for note in out.notes:
+            self.message.emit(f"{doc.name}: {note}")
+        self.facesUpdated.emit(doc)
+        self.photoChanged.emit(doc)
+
+    # ----- per-face decisions ------------------------------------------------------------------------------------
+    def set_include(self, doc: PhotoDoc, index: int, on: bool) -> None:
+        doc.faces[index].include = on
+        self.photoChanged.emit(doc)
+        if doc.restored is not None and self.settings.auto_restore:
+            self.restore(doc, quiet=True)  # recomposes; runs the model only on a newly included face
+
+    def set_face_model(self, doc: PhotoDoc, index: int, model: str | None) -> None:
+        doc.faces[index].model = model or None
+        self.photoChanged.emit(doc)
+
+    def rerun_face(self, doc: PhotoDoc, index: int) -> Job | None:
+        if not doc.faces[index].include:
+            doc.faces[index].include = True
+        return self.restore(doc, [index], force=True)
+
+    def is_stale(self, doc: PhotoDoc) -> bool:
+        """True when the composite no longer matches the face choices (a restore would change it)."""
+        if doc.restored is None:
+            return True
+        compose = tuple((i, self.model_of(doc, i)) for i, f in enumerate(doc.faces) if f.include)
+        return doc.restored_signature != (self.settings.scale, compose)

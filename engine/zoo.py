@@ -144,9 +144,9 @@ def fold_spectral_norm(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor
             continue
         if key.endswith(".weight_orig"):
             prefix = key[: -len("_orig")]
-            u, v = state[prefix + "_u"].double(), state[prefix + "_v"].double()
-            w = value.double()
-            sigma = torch.dot(u, w.reshape(w.shape[0], -1) @ v)
+            # float32, in the same order as the eval-mode spectral_norm hook, so the result is bit-exact
+            u, v, w = state[prefix + "_u"].float(), state[prefix + "_v"].float(), value.float()
+            sigma = torch.dot(u, torch.mv(w.reshape(w.shape[0], -1), v))
             out[prefix] = (w / sigma).to(value.dtype)
         else:
             out[key] = value

@@ -1,0 +1,51 @@
+"""Evaluate models on a folder of face pairs: PSNR/SSIM-Y, landmark NRMSE, identity similarity, speed."""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-m", "--models", required=True, help="comma-separated variants, e.g. fsrnet,sparnet")
+    parser.add_argument("--data", required=True, type=Path, help="folder with HR/ (and optionally LR_x8/, "
+                        "landmarks68.csv), laid out like celeba_val128")
+    parser.add_argument("--limit", type=int, help="only the first N faces")
+    parser.add_argument("--tta", action="store_true", help="also report each model with 8-fold test-time augmentation")
+    parser.add_argument("--runtime", choices=["torch", "onnx"], default="torch")
+    parser.add_argument("--mode", default="auto", help="precision: auto, fp32, channels_last, bf16, fp16 (CUDA)")
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--no-judge", action="store_true", help="skip the dlib landmark/identity metrics")
+    parser.add_argument("--json", type=Path, help="write the report as JSON")
+    parser.add_argument("--markdown", type=Path, help="write a markdown table")
+    parser.add_argument("--plot", type=Path, help="write a PNG plot")
+
+
+def run(args: argparse.Namespace) -> int:
+    from engine import zoo
+    from engine.evaluate import evaluate, load_eval_set, plot, to_markdown
+    from engine.util import atomic_write
+
+    try:
+        data = load_eval_set(args.data, args.limit)
+        names = [m.strip() for m in args.models.split(",") if m.strip()]
+        models = [(n, zoo.load_runtime(n, args.runtime, device=args.device)) for n in names]
+    except (FileNotFoundError, KeyError, zoo.CheckpointError, ValueError) as exc:
+        print(f"error: {exc}")
+        return 1
+    kwargs = dict(runtime=args.runtime, mode=args.mode, device=args.device, judge=not args.no_judge, log=print)
+    results = evaluate(models, data, **kwargs)
+    if args.tta:
+        tta = evaluate(models, data, tta=True, **kwargs)
+        results.update({k: v for k, v in tta.items() if k != "bicubic"})
+    report = {"dataset": str(args.data), "n": len(data.names), "lr_synthesised": data.lr_synthesised,
+              "models": results}
+    markdown = to_markdown(report)
+    print(markdown)
+    if args.json:
+        atomic_write(args.json, (json.dumps(report, indent=2) + "\n").encode())
+    if args.markdown:
+        atomic_write(args.markdown, markdown.encode())
+    if args.plot:
+        plot(report, args.plot)
+    return 0

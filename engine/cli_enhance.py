@@ -1,0 +1,231 @@
+"""Restore every face in photos or folders (flags mirror GFPGAN/CodeFormer/Real-ESRGAN).
+
+    fsr-studio enhance -i PHOTO_OR_FOLDER -o OUT_DIR -m fsrnet,fsrgan -s 2
+
+Writes ``<stem>_<suffix or model>.<ext>`` per model (same format as the input unless --ext), optionally
+restored_faces/, cropped_faces/, cmp/ (--save-faces) and priors/ (--save-priors). One bad file is reported and the
+batch goes on; outputs that already exist are skipped (a re-run finishes an interrupted batch); the exit code is 1 if
+anything failed. Inputs are never written over.
+"""
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+EXT_CHOICES = ("auto", "png", "jpg", "webp", "tif", "bmp")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-i", "--input", required=True, help="a photo or a folder of photos")
+    parser.add_argument("-o", "--output", default="results", help="output folder (default: results)")
+    parser.add_argument("-m", "--models", "--model", default="fsrnet",
+                        help="model name(s), comma separated (default: fsrnet); see `fsr-studio models`")
+    parser.add_argument("-s", "--upscale", type=float, default=2.0, help="final scale of the photo (default: 2)")
+    parser.add_argument("--only-center-face", "--only_center_face", action="store_true",
+                        help="restore only the face nearest the centre")
+    parser.add_argument("--aligned", "--has_aligned", action="store_true",
+                        help="inputs are already face crops in the model's protocol (no detection)")
+    parser.add_argument("--ext", choices=EXT_CHOICES, default="auto",
+                        help="output format; auto keeps the input's format (default)")
+    parser.add_argument("--suffix", default=None, help="file-name suffix (default: the model name)")
+    parser.add_argument("--save-faces", "--save_faces", action="store_true",
+                        help="also write cropped_faces/, restored_faces/ and cmp/ comparison strips")
+    parser.add_argument("--save-priors", "--save_priors", action="store_true",
+                        help="also write priors/: heatmaps and parsing maps as PNG, .npz, landmarks JSON")
+    parser.add_argument("--tta", action="store_true", help="test-time augmentation: fuse the 8 flips/rotations")
+    parser.add_argument("--blend", type=float, default=1.0,
+                        help="strength of the restored faces against the original, 0..1 (default: 1)")
+    parser.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto (default)")
+    parser.add_argument("--detector", "--detection_model", default="dlib",
+                        help="face detector: dlib (default, offline), insightface (SCRFD) or yunet")
+    parser.add_argument("--detector-model", default=None,
+                        help="model file or folder for the insightface/yunet detectors")
+    parser.add_argument("--weights", "-w", default=None, help="weight file for the model (a single model only)")
+    parser.add_argument("--mask", choices=("square", "landmarks"), default="square",
+                        help="paste mask: feathered square (default) or limited to the landmark face outline")
+    parser.add_argument("--no-color-match", action="store_true",
+                        help="do not match colour and tone of restored faces to the original")
+    parser.add_argument("--precision", default="auto", help="auto, fp32, bf16 (CPU), fp16 (CUDA), channels_last")
+    parser.add_argument("--overwrite", action="store_true", help="redo photos whose outputs already exist")
+    parser.add_argument("--quality", type=int, default=95, help="JPEG/WebP quality (default: 95)")
+
+
+# ----- planning -------------------------------------------------------------------------------------------------
+def list_inputs(source: Path, output: Path, suffixes: list[str]) -> list[Path]:
+    """The photos to process: the file itself, or the folder's image files (not recursive), minus our own outputs."""
+    from .io import READ_SUFFIXES
+
+    if source.is_file():
+        return [source]
+    files = sorted(p for p in source.iterdir()
+                   if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in READ_SUFFIXES)
+    out = output.resolve()
+    if out == source.resolve():  # writing beside the inputs: do not take earlier outputs for inputs
+        files = [p for p in files if not any(p.stem.endswith("_" + s) for s in suffixes)]
+    return files
+
+
+def output_suffixes(labels: list[str], suffix: str | None) -> dict[str, str]:
+    from .export import safe_name
+
+    if suffix is None:
+        return {label: safe_name(label) for label in labels}
+    if len(labels) == 1:
+        return {labels[0]: suffix}
+    return {label: f"{suffix}_{safe_name(label)}" for label in labels}
+
+
+def output_extension(path: Path, ext: str, fmt: str | None = None) -> str:
+    """auto: the input's own format (its suffix when it names that format)."""
+    from .io import EXT_FORMATS, FORMAT_EXT
+
+    if ext != "auto":
+        return "." + ext
+    suffix = path.suffix.lower()
+    if suffix in EXT_FORMATS and (fmt is None or EXT_FORMATS[suffix] == fmt or fmt == "MPO"):
+        return suffix
+    return FORMAT_EXT.get(fmt or "", ".png")
+
+
+def planned_outputs(path: Path, output: Path, suffixes: dict[str, str], ext: str) -> dict[str, Path]:
+    return {label: output / f"{path.stem}_{s}{output_extension(path, ext)}" for label, s in suffixes.items()}
+
+
+# ----- reporting --------------------------------------------------------------------------------------------------
+def summarize_notes(notes: list[str]) -> list[str]:
+    """Collapse per-face notes ("face is 99 px, ...") into counted lines."""
+    counts = Counter(re.sub(r"face is \d+ px", "face is N px", re.sub(r"x\d+\.\d", "xN", n)) for n in notes)
+    return [f"{c} face(s): {text}" if c > 1 else text for text, c in counts.items()]
+
+
+def _say(message: str) -> None:
+    from tqdm import tqdm
+
+    tqdm.write(message, file=sys.stderr)
+
+
+# ----- running ----------------------------------------------------------------------------------------------------
+def run(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from . import zoo
+    from .faces.detect import DetectorModelMissing, DetectorUnavailable, get_detector
+    from .restore import load_models
+
+    labels = [m.strip() for m in args.models.split(",") if m.strip()]
+    source, output = Path(args.input).expanduser(), Path(args.output).expanduser()
+    if not labels:
+        print("error: no model given (-m)", file=sys.stderr)
+        return 2
+    if args.weights and len(labels) != 1:
+        print("error: --weights applies to a single model; give one -m MODEL", file=sys.stderr)
+        return 2
+    if not 0.0 <= args.blend <= 1.0:
+        print(f"error: --blend must be between 0 and 1, got {args.blend}", file=sys.stderr)
+        return 2
+    if not 0.0 < args.upscale <= 16:
+        print(f"error: --upscale must be in (0, 16], got {args.upscale}", file=sys.stderr)
+        return 2
+    if not source.exists():
+        print(f"error: {source}: no such file or folder", file=sys.stderr)
+        return 1
+    try:
+        device = zoo.resolve_device(args.device)
+        models = load_models(labels, device=device, weights=args.weights)
+        if not args.aligned:
+            get_detector(args.detector, args.detector_model)
+    except (zoo.WeightsNotFound, zoo.CheckpointError, DetectorModelMissing, DetectorUnavailable,
+            ValueError, RuntimeError, KeyError) as exc:
+        print(f"error: {exc.args[0] if isinstance(exc, KeyError) and exc.args else exc}", file=sys.stderr)
+        return 1
+    suffixes = output_suffixes([m.label for m in models], args.suffix)
+    inputs = list_inputs(source, output, list(suffixes.values()))
+    if not inputs:
+        print(f"error: no photos (JPEG, PNG, WebP, TIFF, BMP) in {source}", file=sys.stderr)
+        return 1
+    failures: list[tuple[Path, str]] = []
+    done = skipped = 0
+    started = time.perf_counter()
+    bar = tqdm(inputs, unit="photo", disable=None, file=sys.stderr, dynamic_ncols=True)
+    for path in bar:
+        bar.set_postfix_str(path.name[-30:])
+        targets = planned_outputs(path, output, suffixes, args.ext)
+        if not args.overwrite and all(t.exists() for t in targets.values()):
+            skipped += 1
+            continue
+        try:
+            n_faces, seconds, notes = process_photo(path, models, targets, output, args, device, inputs)
+        except KeyboardInterrupt:
+            bar.close()
+            print("interrupted: finished photos are kept; run the same command again to continue", file=sys.stderr)
+            return 130
+        except Exception as exc:  # noqa: BLE001 - one bad file must not stop the batch
+            failures.append((path, describe_error(exc)))
+            _say(f"FAILED {describe_error(exc)}")
+            continue
+        done += 1
+        _say(f"{path.name}: {n_faces} face(s), {seconds:.1f} s -> "
+             f"{', '.join(t.name for t in targets.values())}")
+        for line in summarize_notes(notes):
+            _say(f"  note: {line}")
+    bar.close()
+    total = time.perf_counter() - started
+    print(f"{done} restored, {skipped} already done, {len(failures)} failed, in {total:.1f} s; outputs in {output}",
+          file=sys.stderr)
+    for path, reason in failures:
+        print(f"  failed: {reason if reason.startswith(str(path)) else f'{path}: {reason}'}", file=sys.stderr)
+    return 1 if failures else 0
+
+
+def describe_error(exc: BaseException) -> str:
+    from .io import ImageReadError
+
+    if isinstance(exc, ImageReadError):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"
+
+
+def process_photo(path: Path, models: list[Any], targets: dict[str, Path], output: Path, args: argparse.Namespace,
+                  device: Any, inputs: list[Path]) -> tuple[int, float, list[str]]:
+    """Restore one photo and write its outputs; returns (faces restored, seconds, notes)."""
+    from .export import save_faces, save_priors
+    from .io import check_not_input, split_alpha, write_image
+    from .restore import restore_photo
+
+    for target in targets.values():
+        check_not_input(target, inputs)
+    result = restore_photo(path, models, args.upscale, detector=args.detector, detector_model=args.detector_model,
+                           only_center_face=args.only_center_face, aligned=args.aligned, blend=args.blend,
+                           tta=args.tta, device=device, precision=args.precision,
+                           color_match=not args.no_color_match, mask=args.mask)
+    notes = list(result.notes) + [n for f in result.faces for n in f.notes]
+    if args.ext == "auto" and targets:  # the input's suffix may lie about its format (a PNG named .jpg)
+        targets = {k: t.with_suffix(output_extension(path, "auto", result.metadata.format)) for k, t in targets.items()}
+    stem = path.stem
+    if args.save_faces:
+        save_faces(output, stem, result.faces, result.models, inputs)
+    if args.save_priors:
+        for model in models:
+            save_priors(output, stem, result.faces, model.label, model.variant, path.name, inputs)
+    for model in models:
+        pixels, alpha = split_alpha(result.images[model.label])
+        provenance = {**result.provenance[model.label], "source": path.name}
+        notes += write_image(targets[model.label], pixels, alpha=alpha, metadata=result.metadata,
+                             provenance=provenance, inputs=inputs, quality=args.quality)
+    restored = sum(1 for f in result.faces if not f.skipped)
+    return restored, result.timings.get("total", 0.0), notes
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="fsr-studio enhance", description=__doc__.strip().splitlines()[0])
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

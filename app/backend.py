@@ -379,3 +379,132 @@ def describe_models(*, progress: Progress | None = None, cancel: Cancel | None =
         if progress:
             progress(i + 1, len(names), name)
     return out
+
+
+# ----- export ----------------------------------------------------------------------------------------------------------
+@dataclass
+class ExportOptions:
+    folder: Path
+    photo: bool = True
+    format: str = "auto"  # auto: the input's format
+    quality: int = 95
+    suffix: str = "_restored"
+    faces: bool = False
+    priors: bool = False
+    prior_kinds: tuple[str, ...] = ("png", "composite", "npz", "json")
+
+
+def output_suffix(source: Path, fmt: str, metadata: Any = None) -> str:
+    """File suffix for the restored photo: the chosen format, or the input's own ("auto")."""
+    from engine import io
+
+    if fmt != "auto":
+        return "." + fmt.lower().lstrip(".")
+    if metadata is not None and getattr(metadata, "format", None) in io.FORMAT_EXT:
+        return io.FORMAT_EXT[metadata.format]
+    return source.suffix.lower() if source.suffix.lower() in io.EXT_FORMATS else ".png"
+
+
+def default_output_dir(source: Path, setting: str = "") -> Path:
+    return Path(setting).expanduser() if setting else source.parent / "restored"
+
+
+def safe_label(key: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in key)
+
+
+def export_outputs(source: Path, loaded: Any, restored: np.ndarray | None, faces: Sequence[tuple[int, Any, str]],
+                   options: ExportOptions, provenance: dict[str, Any], *, progress: Progress | None = None,
+                   cancel: Cancel | None = None) -> list[Path]:
+    """Write what the user asked for through engine.io.write_image (atomic, metadata kept, never over the input).
+
+    faces: (face index, FaceResult, chosen model) for the included faces. Returns the written paths.
+    """
+    from engine import io
+    from engine.restore import Cancelled
+
+    folder = Path(options.folder)
+    stem = source.stem
+    written: list[Path] = []
+    steps = (1 if options.photo else 0) + (len(faces) if options.faces else 0) + (1 if options.priors else 0)
+    done = 0
+
+    def tick(msg: str) -> None:
+        nonlocal done
+        done += 1
+        if progress:
+            progress(done, max(steps, 1), msg)
+        if cancel and cancel():
+            raise Cancelled()
+
+    if options.photo:
+        if restored is None:
+            raise ValueError(f"{source.name}: nothing restored yet; restore the photo before exporting it")
+        target = folder / f"{stem}{options.suffix}{output_suffix(source, options.format, loaded.metadata)}"
+        pixels, alpha = io.split_alpha(restored) if restored.ndim == 3 and restored.shape[2] in (2, 4) else \
+            (restored, None)
+        io.write_image(target, pixels, alpha=alpha, metadata=loaded.metadata, provenance=provenance,
+                       inputs=[source], quality=options.quality)
+        written.append(target)
+        tick(f"wrote {target.name}")
+    if options.faces:
+        for index, result, model in faces:
+            out = result.outputs.get(model) if result is not None else None
+            if out is None:
+                tick(f"face {index + 1}: no output")
+                continue
+            target = folder / f"{stem}_face{index + 1:02d}_{safe_label(model)}.png"
+            io.write_image(target, out, provenance={**provenance, "face": index + 1, "model": model},
+                           inputs=[source])
+            written.append(target)
+            tick(f"wrote {target.name}")
+    if options.priors:
+        written.extend(export_priors(source, faces, folder, options.prior_kinds))
+        tick("wrote the prior maps")
+    return written
+
+
+def export_priors(source: Path, faces: Sequence[tuple[int, Any, str]], folder: Path,
+                  kinds: Sequence[str]) -> list[Path]:
+    """FSRNet prior maps of each face through the engine's prior exporter."""
+    from engine import restore
+
+    exporter = getattr(restore, "export_priors", None) or getattr(restore, "save_priors", None)
+    if exporter is None:
+        raise NotImplementedError("this engine version has no prior-map exporter")
+    return list(exporter(source, faces, folder, kinds))
+
+
+def provenance_for(doc_models: dict[int, str], choices: dict[str, ModelChoice], scale: float,
+                   detector: str) -> dict[str, Any]:
+    """The provenance note written into exported files: which model (and weight file) restored which face."""
+    from engine.restore import weights_sha256
+
+    models = {}
+    for key in sorted(set(doc_models.values())):
+        c = choices.get(key)
+        models[key] = {"variant": c.variant if c else key,
+                       "weights": c.weights.name if c and c.weights else None,
+                       "weights_sha256": weights_sha256(str(c.weights)) if c and c.weights else None}
+    return {"software": "FSR Studio", "scale": float(scale), "detector": detector,
+            "faces": {str(i + 1): m for i, m in sorted(doc_models.items())}, "models": models}
+
+
+def restore_and_export(source: Path, loaded: Any, restored: np.ndarray | None, restore_args: dict[str, Any],
+                       needs_restore: bool, options: ExportOptions, provenance: dict[str, Any], *,
+                       progress: Progress | None = None, cancel: Cancel | None = None
+                       ) -> tuple[RestoreOutcome | None, list[Path]]:
+    """Bring the composite up to date with the face choices if needed (run_restore), then export_outputs.
+
+    restore_args: the keyword arguments of run_restore for this photo (its compose_models say which faces are
+    included and with which model).
+    """
+    outcome = None
+    results = list(restore_args["existing"])
+    if needs_restore:
+        outcome = run_restore(progress=progress, cancel=cancel, **restore_args)
+        restored = outcome.composite
+        results = [outcome.results.get(i, r) for i, r in enumerate(results)]
+    faces = [(i, results[i], m) for i, m in sorted((restore_args.get("compose_models") or {}).items())]
+    paths = export_outputs(source, loaded, restored, faces, options, provenance, progress=progress, cancel=cancel)
+    return outcome, paths

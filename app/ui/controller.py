@@ -107,10 +107,14 @@ class Controller(QObject):
             self.restore(doc, quiet=True)
 
     def _failed(self, doc: PhotoDoc | None, title: str, why: str) -> None:
+        """Report a failed job; only a photo that could not be opened is marked as an error in the list."""
         if doc is not None:
-            doc.status, doc.error = "error", why
             for f in doc.faces:
                 f.busy = False
+            if not doc.detected:
+                doc.status, doc.error = "error", why
+            else:
+                doc.status = "restored" if doc.restored is not None else "ready"
             self.photoChanged.emit(doc)
         self.errorRaised.emit(title, str(doc.path) if doc else "", why)
 
@@ -118,7 +122,7 @@ class Controller(QObject):
         if doc is not None:
             for f in doc.faces:
                 f.busy = False
-            doc.status = "ready" if doc.detected else "queued"
+            doc.status = ("restored" if doc.restored is not None else "ready") if doc.detected else "queued"
             self.photoChanged.emit(doc)
         self.message.emit("cancelled")
 
@@ -193,6 +197,14 @@ class Controller(QObject):
             return None
         return self._run(doc, f"compare face {index + 1}", {index: runnable}, None)
 
+    def _restore_args(self, doc: PhotoDoc, wanted: dict[int, list[str]], compose: dict[int, str] | None,
+                      force: bool = False) -> dict[str, Any]:
+        """Keyword arguments of backend.run_restore for this photo (a snapshot: the job never sees later edits)."""
+        return dict(pixels=doc.image.pixels, detections=[f.detection for f in doc.faces],
+                    existing=[f.result for f in doc.faces], wanted=wanted, choices=dict(self.choices),
+                    compose_models=compose, scale=self.settings.scale, alpha=doc.image.alpha, device=self.device(),
+                    force=force)
+
     def _run(self, doc: PhotoDoc, title: str, wanted: dict[int, list[str]], compose: dict[int, str] | None,
              force: bool = False) -> Job:
         for i in wanted:
@@ -200,15 +212,48 @@ class Controller(QObject):
         if compose is not None:
             doc.status = "restoring"
         self.photoChanged.emit(doc)
-        existing = [f.result for f in doc.faces]
-        detections = [f.detection for f in doc.faces]
-        job = Job(title, backend.run_restore, doc.image.pixels, detections, existing, wanted, dict(self.choices),
-                  compose_models=compose, scale=self.settings.scale, alpha=doc.image.alpha, device=self.device(),
-                  force=force, file=str(doc.path))
+        job = Job(title, backend.run_restore, file=str(doc.path), **self._restore_args(doc, wanted, compose, force))
         job.signals.finished.connect(lambda out, d=doc: self._restored(d, out))
         job.signals.failed.connect(lambda why, _tb, d=doc: self._failed(d, "Restoration failed", why))
         job.signals.cancelled.connect(lambda d=doc: self._cancelled(d))
         return self._start(job)
+
+    # ----- export ------------------------------------------------------------------------------------------------
+    def export(self, doc: PhotoDoc, options: backend.ExportOptions) -> Job | None:
+        """Write the restored photo / faces / priors; restores first when the composite is out of date."""
+        if doc.image is None:
+            self.errorRaised.emit("Export", str(doc.path), "the photo is not loaded")
+            return None
+        compose = {i: self.model_of(doc, i) for i, f in enumerate(doc.faces) if f.include}
+        wanted = {i: [m] for i, m in compose.items()}
+        stale = self.is_stale(doc) and (options.photo or options.faces or options.priors)
+        if stale:
+            problems = self.missing(compose.values())
+            if problems:
+                self.errorRaised.emit("Missing model weights", str(doc.path), "\n".join(problems))
+                return None
+        if options.priors:
+            prior = self.overlay_model("fsrnet")
+            if prior is not None:
+                for ms in wanted.values():
+                    if prior not in ms:
+                        ms.append(prior)
+                stale = stale or any(not doc.faces[i].has_output(prior) for i in wanted)
+        args = self._restore_args(doc, wanted, compose)
+        provenance = backend.provenance_for(compose, self.choices, self.settings.scale, self.settings.detector)
+        job = Job(f"export {doc.name}", backend.restore_and_export, doc.path, doc.image, doc.restored, args, stale,
+                  options, provenance, file=str(doc.path))
+        job.signals.finished.connect(lambda r, d=doc: self._exported(d, r))
+        job.signals.failed.connect(lambda why, _tb, d=doc: self._failed(d, "Export failed", why))
+        job.signals.cancelled.connect(lambda d=doc: self._cancelled(d))
+        return self._start(job)
+
+    def _exported(self, doc: PhotoDoc, result: tuple[Any, list[Path]]) -> None:
+        outcome, paths = result
+        if outcome is not None:
+            self._restored(doc, outcome)
+        self.message.emit(f"{doc.name}: wrote {len(paths)} file(s) to {paths[0].parent if paths else '—'}")
+        self.exported.emit(paths)
 
     def _restored(self, doc: PhotoDoc, out: backend.RestoreOutcome) -> None:
         for i, result in out.results.items():

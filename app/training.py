@@ -1,0 +1,203 @@
+"""Fine-tuning from the GUI, minus the GUI: the trainer command line for a request, and the parsed event stream.
+
+The trainer runs as its own process (``python -m trainer ...``, or ``fsr-studio train ...`` in a frozen bundle) so a
+crash or an out-of-memory there cannot take the window down, and so cancel is a plain SIGTERM / CANCEL file that the
+trainer turns into a checkpoint. This module only builds argument lists and reads the JSON-lines events.
+"""
+from __future__ import annotations
+
+import json
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+DEGRADATIONS = ("bicubic8", "blind", "learned")
+PREPARE_SIZES = {"coarse128": 128, "ffhq512": 512}
+
+
+def trainer_command() -> list[str]:
+    """Program + leading arguments that start the trainer: the same interpreter, or the frozen app's CLI."""
+    if getattr(sys, "frozen", False):
+        return [sys.executable]  # app.cli dispatches "train"/"prepare" to the trainer
+    return [sys.executable, "-m", "trainer"]
+
+
+def trainable_models() -> list[str]:
+    """Variants with a training recipe in this installation (falls back to every restore variant)."""
+    try:
+        from trainer.recipes import recipes
+
+        names = sorted(recipes())
+        if names:
+            return names
+    except Exception:  # noqa: BLE001 - the dialog still opens; the trainer will report the real problem
+        pass
+    from engine import zoo
+
+    return zoo.names(task="restore")
+
+
+def runs_dir() -> Path:
+    """Default parent of run folders: beside the user models folder."""
+    from engine import zoo
+
+    return zoo.user_models_dir().parent / "runs"
+
+
+@dataclass
+class TrainRequest:
+    """What the user asked for in the fine-tune dialog."""
+
+    source: Path  # a photo folder, or a prepared dataset / aligned folder with landmarks68.csv
+    model: str = "fsrnet"
+    prepared: bool = True  # False: prepare `source` first (detect, crop, landmarks) into run_dir/dataset
+    degradation: str = "bicubic8"
+    steps: int = 1000
+    batch: int = 8
+    run_dir: Path | None = None
+    val: Path | None = None
+    init: Path | None = None  # weights to fine-tune from (None: from scratch)
+    export_name: str = ""
+    val_every: int = 0  # 0: the trainer's default
+    log_every: int = 1
+    threads: int | None = None
+    extra: list[str] = field(default_factory=list)
+
+    def resolved(self) -> "TrainRequest":
+        """Fill in the run folder and export name from the model and the time."""
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        run_dir = self.run_dir or runs_dir() / f"{self.model}-{stamp}"
+        name = self.export_name or f"{self.model}-ft-{stamp}"
+        return _replace(self, run_dir=Path(run_dir), export_name=name)
+
+    @property
+    def dataset_dir(self) -> Path:
+        assert self.run_dir is not None
+        return self.source if self.prepared else self.run_dir / "dataset"
+
+    def prepare_args(self) -> list[str] | None:
+        """Arguments of the dataset preparation step, or None when the source is already prepared."""
+        if self.prepared:
+            return None
+        from engine import zoo
+
+        size = PREPARE_SIZES.get(zoo.variant(self.model).crop, 128)
+        return ["prepare", str(self.source), "-o", str(self.dataset_dir), "--size", str(size)]
+
+    def train_args(self, events: str | Path = "-", resume: bool = False) -> list[str]:
+        assert self.run_dir is not None, "call resolved() first"
+        args = ["train", "-m", self.model, "--data", str(self.dataset_dir), "--run-dir", str(self.run_dir),
+                "--steps", str(self.steps), "--batch", str(self.batch), "--degradation", self.degradation,
+                "--events", str(events), "--log-every", str(self.log_every), "--export", "user",
+                "--export-name", self.export_name]
+        if self.val is not None:
+            args += ["--val", str(self.val)]
+        if self.val_every:
+            args += ["--val-every", str(self.val_every)]
+        if self.init is not None:
+            args += ["--init", str(self.init)]
+        if self.threads:
+            args += ["--threads", str(self.threads)]
+        if resume:
+            args.append("--resume")
+        return args + list(self.extra)
+
+
+def _replace(req: TrainRequest, **changes: Any) -> TrainRequest:
+    import dataclasses
+
+    return dataclasses.replace(req, **changes)
+
+
+@dataclass
+class RunState:
+    """Everything the dialog shows, accumulated from the trainer's events."""
+
+    step: int = 0
+    total: int = 0
+    losses: dict[str, list[tuple[int, float]]] = field(default_factory=dict)
+    val: list[tuple[int, float]] = field(default_factory=list)  # (step, PSNR-Y)
+    images_per_s: float | None = None
+    eta_s: float | None = None
+    status: str = "idle"  # idle, preparing, running, finished, cancelled, error
+    message: str = ""
+    weights: str | None = None
+    checkpoints: int = 0
+    log: list[str] = field(default_factory=list)
+
+    def feed_line(self, line: str) -> dict[str, Any] | None:
+        """Parse one stdout line; JSON events update the state, anything else goes to the log."""
+        line = line.strip()
+        if not line:
+            return None
+        try:
+            event = json.loads(line)
+        except ValueError:
+            self.log.append(line)
+            return None
+        if not isinstance(event, dict) or "event" not in event:
+            self.log.append(line)
+            return None
+        self.apply(event)
+        return event
+
+    def apply(self, e: dict[str, Any]) -> None:
+        kind = e.get("event")
+        if kind == "start":
+            self.status = "running"
+            self.total = int(e.get("steps") or self.total or 0)
+            self.step = int(e.get("step") or self.step)
+        elif kind == "step":
+            self.status = "running"
+            self.step = int(e.get("step", self.step))
+            self.total = int(e.get("steps") or self.total or 0)
+            for name, value in (e.get("losses") or {}).items():
+                v = _number(value)
+                if v is not None:
+                    self.losses.setdefault(str(name), []).append((self.step, v))
+            self.images_per_s = _number(e.get("images_per_s"))
+            eta = _number(e.get("eta_s"))
+            if eta is None and e.get("steps_per_s"):
+                rate = _number(e.get("steps_per_s")) or 0.0
+                eta = (self.total - self.step) / rate if rate > 0 else None
+            self.eta_s = eta
+        elif kind == "val":
+            psnr = _number(e.get("psnr_y"))
+            if psnr is not None:
+                self.val.append((int(e.get("step", self.step)), psnr))
+        elif kind == "checkpoint":
+            self.checkpoints += 1
+        elif kind == "finished":
+            self.status, self.weights = "finished", e.get("weights")
+            self.step = int(e.get("step", self.step))
+            self.eta_s = 0.0
+            final = e.get("val") or {}
+            if _number(final.get("psnr_y")) is not None:
+                self.val.append((self.step, float(final["psnr_y"])))
+        elif kind == "cancelled":
+            self.status = "cancelled"
+            self.step = int(e.get("step", self.step))
+            self.message = f"cancelled at step {self.step}; the checkpoint is kept, Resume continues from it"
+        elif kind == "error":
+            self.status, self.message = "error", str(e.get("message", "the trainer failed"))
+        elif kind == "log":
+            self.log.append(str(e.get("message", "")))
+
+
+def _number(x: Any) -> float | None:
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        return None
+    return v if v == v and abs(v) != float("inf") else None
+
+
+def format_eta(seconds: float | None) -> str:
+    if seconds is None:
+        return "—"
+    s = int(round(seconds))
+    h, rem = divmod(s, 3600)
+    m, s = divmod(rem, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"

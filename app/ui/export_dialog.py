@@ -1,0 +1,142 @@
+"""Export: the restored photo (format, quality, suffix), the restored faces, and FSRNet's prior maps.
+
+Outputs go to a separate folder by default and are written by engine.io (atomic, metadata kept); a target that is
+the input file itself is refused there, so the original can never be overwritten from here.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QUrl
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFormLayout, QGroupBox, QHBoxLayout,
+                               QLabel, QLineEdit, QPlainTextEdit, QPushButton, QSpinBox, QVBoxLayout, QWidget)
+
+from .. import backend
+from ..settings import FORMATS
+from .settings_dialog import PathField
+
+PRIOR_KINDS = (("png", "PNG per channel"), ("composite", "colour composite"), ("npz", "NPZ stack"),
+               ("json", "JSON landmarks (photo coordinates)"))
+
+
+class ExportDialog(QDialog):
+    def __init__(self, controller, doc, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.controller, self.doc = controller, doc
+        s = controller.settings
+        self.setWindowTitle(f"Export — {doc.name}")
+        lay = QVBoxLayout(self)
+        form = QFormLayout()
+        self.folder = PathField(str(backend.default_output_dir(doc.path, s.output_dir)), folder=True,
+                                caption="Export folder")
+        form.addRow("Folder", self.folder)
+        lay.addLayout(form)
+
+        photo = QGroupBox("Restored photo")
+        photo.setCheckable(True)
+        photo.setChecked(True)
+        pf = QFormLayout(photo)
+        self.format = QComboBox()
+        for f in FORMATS:
+            self.format.addItem("same as the input" if f == "auto" else f.upper(), f)
+        self.format.setCurrentIndex(max(self.format.findData(s.export_format), 0))
+        pf.addRow("Format", self.format)
+        self.quality = QSpinBox()
+        self.quality.setRange(1, 100)
+        self.quality.setValue(s.export_quality)
+        pf.addRow("Quality (JPEG/WebP)", self.quality)
+        self.suffix = QLineEdit(s.export_suffix)
+        pf.addRow("Name suffix", self.suffix)
+        self.photo_box = photo
+        lay.addWidget(photo)
+
+        self.faces_box = QCheckBox("Restored faces (PNG, one per included face, with its model)")
+        lay.addWidget(self.faces_box)
+        priors = QGroupBox("FSRNet prior maps (landmark heatmaps and parsing)")
+        priors.setCheckable(True)
+        priors.setChecked(False)
+        pl = QVBoxLayout(priors)
+        self.prior_kinds: dict[str, QCheckBox] = {}
+        for key, label in PRIOR_KINDS:
+            cb = QCheckBox(label)
+            cb.setChecked(True)
+            pl.addWidget(cb)
+            self.prior_kinds[key] = cb
+        self.priors_box = priors
+        lay.addWidget(priors)
+
+        self.preview = QLabel()
+        self.preview.setWordWrap(True)
+        lay.addWidget(self.preview)
+        self.log = QPlainTextEdit()
+        self.log.setReadOnly(True)
+        self.log.setMaximumHeight(120)
+        self.log.setPlaceholderText("Written files are listed here.")
+        lay.addWidget(self.log)
+        row = QHBoxLayout()
+        self.open_button = QPushButton("Open folder")
+        self.open_button.setEnabled(False)
+        row.addWidget(self.open_button)
+        row.addStretch(1)
+        self.buttons = QDialogButtonBox()
+        self.export_button = self.buttons.addButton("Export", QDialogButtonBox.ButtonRole.AcceptRole)
+        self.buttons.addButton(QDialogButtonBox.StandardButton.Close).clicked.connect(self.reject)
+        row.addWidget(self.buttons)
+        lay.addLayout(row)
+        self.export_button.clicked.connect(self.start)
+        self.open_button.clicked.connect(self.open_folder)
+        for sig in (self.format.currentIndexChanged, self.suffix.textChanged, self.folder.edit.textChanged):
+            sig.connect(self._update_preview)
+        self._update_preview()
+        self.job = None
+        self.written: list[Path] = []
+
+    def options(self) -> backend.ExportOptions:
+        return backend.ExportOptions(
+            folder=Path(self.folder.text()).expanduser(), photo=self.photo_box.isChecked(),
+            format=self.format.currentData(), quality=self.quality.value(), suffix=self.suffix.text(),
+            faces=self.faces_box.isChecked(), priors=self.priors_box.isChecked(),
+            prior_kinds=tuple(k for k, cb in self.prior_kinds.items() if cb.isChecked()))
+
+    def target_photo(self) -> Path:
+        o = self.options()
+        meta = self.doc.image.metadata if self.doc.image is not None else None
+        return o.folder / f"{self.doc.path.stem}{o.suffix}{backend.output_suffix(self.doc.path, o.format, meta)}"
+
+    def _update_preview(self) -> None:
+        target = self.target_photo()
+        clash = target.resolve() == self.doc.path.resolve()
+        self.preview.setText(("<span style='color:#c00'>This would be the original file: choose another folder or "
+                              "suffix.</span>" if clash else f"Photo → {target}")
+                             + ("" if not self.controller.is_stale(self.doc) else
+                                "<br><i>The photo will be restored first (faces or models changed).</i>"))
+        self.export_button.setEnabled(not clash)
+
+    def start(self) -> None:
+        o = self.options()
+        s = self.controller.settings
+        s.export_format, s.export_quality, s.export_suffix = o.format, o.quality, o.suffix
+        self.controller.apply_settings(s)
+        self.log.setPlainText("Exporting…")
+        self.export_button.setEnabled(False)
+        self.controller.exported.connect(self._done)
+        self.job = self.controller.export(self.doc, o)
+        if self.job is None:
+            self.export_button.setEnabled(True)
+            self.log.setPlainText("Nothing exported (see the Problems window).")
+            return
+        self.job.signals.failed.connect(lambda why, _tb: self.log.setPlainText(f"Export failed: {why}"))
+        self.job.signals.done.connect(lambda: self.export_button.setEnabled(True))
+
+    def _done(self, paths: list[Path]) -> None:
+        try:
+            self.controller.exported.disconnect(self._done)
+        except (RuntimeError, TypeError):
+            pass
+        self.written = list(paths)
+        self.log.setPlainText("\n".join(str(p) for p in paths) or "nothing was written")
+        self.open_button.setEnabled(bool(paths))
+
+    def open_folder(self) -> None:
+        QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.options().folder)))

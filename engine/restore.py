@@ -183,7 +183,7 @@ def size_note(source_px: float, lr_size: int, label: str) -> tuple[bool, str | N
     if source_px > 2 * lr_size:
         return True, (f"{label}: face is {n} px, model input is {lr_size} px: detail above {lr_size} px is "
                       f"discarded")
-    if lr_size > 64 and source_px < lr_size / 4:
+    if lr_size > 64 and source_px < lr_size / 2:
         return True, (f"{label}: face is {n} px, enlarged x{lr_size / source_px:.1f} to the model's {lr_size} px "
                       f"input: the detail is invented")
     return True, None

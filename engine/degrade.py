@@ -1,0 +1,152 @@
+"""Degradations that turn a clean face into a network input, shared by the trainer and the inference/eval code.
+
+Three kinds, one registry (`DEGRADATIONS`), so training data, evaluation sets and GUI previews are made the same way:
+
+- ``bicubic8``: the paper/DIC/SPARNet protocol, PIL bicubic (antialiased) HR -> LR, exactly how
+  ``../shared/data/celeba_val128/LR_x8`` was made. Deterministic.
+- ``blind``: the SPARNetHD recipe (MODELS.md 3.10): optional blur (Gaussian / box / median / motion), resize to a
+  random smaller size with a random interpolation, optional Gaussian noise, optional JPEG. The kernel sizes of the
+  recipe are given for 512 px faces; for smaller faces they are scaled by size/512 so a 128 face is not blurred away.
+- ``learned``: a trained SelFSR flow-field degrader (`FlowDegrader`) applied to the clean bicubic LR (batch-level,
+  because it is a network; see :func:`learned`).
+
+Per-sample randomness comes from an explicit ``numpy.random.Generator``, never from global state, so a training
+run that seeds it from (seed, step, index) reproduces the same pairs after a resume.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import cv2
+import numpy as np
+import torch
+from PIL import Image
+
+BICUBIC = Image.BICUBIC
+
+
+def pil_resize(image: np.ndarray, size: int | tuple[int, int], resample: int = BICUBIC) -> np.ndarray:
+    """uint8 HxWx3 -> resized with PIL (antialiased when shrinking), the SPARNet/DIC resampler."""
+    wh = (size, size) if isinstance(size, int) else (int(size[0]), int(size[1]))
+    return np.asarray(Image.fromarray(np.ascontiguousarray(image)).resize(wh, resample))
+
+
+def _check_uint8(image: np.ndarray) -> np.ndarray:
+    image = np.asarray(image)
+    if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
+        raise ValueError(f"expected a uint8 HxWx3 RGB image, got {image.dtype} {image.shape}")
+    return image
+
+
+def bicubic_x8(hr: np.ndarray, lr_size: int | None = None, rng: np.random.Generator | None = None) -> np.ndarray:
+    """HR uint8 face -> LR uint8 face by PIL bicubic (default x8: 128 -> 16), the evaluation-set protocol."""
+    hr = _check_uint8(hr)
+    size = lr_size or max(1, hr.shape[1] // 8)
+    return pil_resize(hr, (size, size * hr.shape[0] // hr.shape[1]))
+
+
+def _odd(k: float) -> int:
+    k = max(1, int(round(k)))
+    return k if k % 2 else k + 1
+
+
+def _motion_kernel(size: int, angle_deg: float) -> np.ndarray:
+    kernel = np.zeros((size, size), np.float32)
+    kernel[size // 2, :] = 1.0
+    rot = cv2.getRotationMatrix2D(((size - 1) / 2, (size - 1) / 2), angle_deg, 1.0)
+    kernel = cv2.warpAffine(kernel, rot, (size, size))
+    return kernel / max(kernel.sum(), 1e-6)
+
+
+def random_blur(image: np.ndarray, rng: np.random.Generator, unit: float = 1.0) -> np.ndarray:
+    """One of the four SPARNetHD blurs; `unit` scales the 512-px kernel sizes to the image size."""
+    kind = rng.integers(4)
+    if kind == 0:
+        sigma = rng.uniform(3, 15) * unit
+        return cv2.GaussianBlur(image, (0, 0), sigmaX=max(sigma, 0.3))
+    if kind == 1:
+        k = max(1, int(round(rng.integers(3, 16) * unit)))
+        return cv2.blur(image, (k, k))
+    if kind == 2:
+        k = _odd(rng.integers(3, 16) * unit)
+        return cv2.medianBlur(image, k) if k > 1 else image
+    k = _odd(rng.integers(5, 26) * unit)
+    if k < 3:
+        return image
+    return cv2.filter2D(image, -1, _motion_kernel(k, rng.uniform(0, 360)), borderType=cv2.BORDER_REFLECT)
+
+
+_INTERPOLATIONS = (cv2.INTER_NEAREST, cv2.INTER_LINEAR, cv2.INTER_AREA, cv2.INTER_CUBIC)
+
+
+def blind(hr: np.ndarray, lr_size: int | None = None, rng: np.random.Generator | None = None) -> np.ndarray:
+    """SPARNetHD blind degradation of a uint8 face.
+
+    lr_size None (or equal to the HR size, the SPARNetHD case): resize to a random side in [size/16, size/4), i.e.
+    x4..x16, and back to the HR size with cubic interpolation. Otherwise the face is degraded down to lr_size (the
+    x8 models take a fixed 16 px input), so only blur, interpolation, noise and JPEG are random.
+    """
+    hr = _check_uint8(hr)
+    rng = rng if rng is not None else np.random.default_rng()
+    size = hr.shape[0]
+    unit = size / 512.0
+    img = hr
+    if rng.random() < 0.5:
+        img = random_blur(img, rng, unit)
+    back_to_hr = lr_size is None or lr_size == size
+    if back_to_hr:
+        side = int(rng.integers(max(2, size // 16), max(3, size // 4)))
+    else:
+        side = int(lr_size)
+    img = cv2.resize(img, (side, side), interpolation=_INTERPOLATIONS[rng.integers(4)])
+    if rng.random() < 0.2:
+        sigma = rng.uniform(0, 25.5)
+        shape = img.shape if rng.random() < 0.5 else img.shape[:2] + (1,)
+        img = np.clip(img.astype(np.float32) + rng.normal(0, sigma, shape), 0, 255).round().astype(np.uint8)
+    if rng.random() < 0.7:
+        quality = int(rng.integers(35, 91))
+        ok, buf = cv2.imencode(".jpg", img[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, quality])
+        if ok:
+            img = cv2.imdecode(buf, cv2.IMREAD_COLOR)[..., ::-1]
+    if back_to_hr:
+        img = cv2.resize(img, (size, size), interpolation=cv2.INTER_CUBIC)
+    return np.ascontiguousarray(img)
+
+
+def learned(lr_clean: torch.Tensor, degrader: torch.nn.Module) -> torch.Tensor:
+    """Apply a SelFSR FlowDegrader to a batch of clean LR faces in [-1, 1] (B x 3 x h x w); returns [-1, 1].
+
+    The degrader may return the degraded image alone or a tuple/namedtuple whose first item is it (the flow and the
+    intermediate image follow); either way only the image is returned here.
+    """
+    with torch.no_grad():
+        out = degrader(lr_clean)
+    image = out[0] if isinstance(out, (tuple, list)) else getattr(out, "image", out)
+    return image.clamp(-1.0, 1.0)
+
+
+def learned_uint8(lr_faces: np.ndarray, degrader: torch.nn.Module) -> np.ndarray:
+    """uint8 B x h x w x 3 clean LR faces -> uint8 degraded faces (through :func:`learned`)."""
+    x = torch.from_numpy(np.ascontiguousarray(lr_faces)).permute(0, 3, 1, 2).float().div(127.5).sub(1.0)
+    param = next(degrader.parameters(), None)
+    if param is not None:
+        x = x.to(param.device)
+    y = learned(x, degrader)
+    return y.add(1.0).mul(127.5).round().clamp(0, 255).byte().permute(0, 2, 3, 1).cpu().numpy()
+
+
+# Per-sample degradations (uint8 HR -> uint8 LR). "learned" is batch-level (a network) and is applied by the caller.
+DEGRADATIONS: dict[str, Callable[..., np.ndarray]] = {"bicubic8": bicubic_x8, "blind": blind}
+NAMES = ("bicubic8", "blind", "learned")
+
+
+def degrade(name: str, hr: np.ndarray, lr_size: int | None = None,
+            rng: np.random.Generator | None = None) -> np.ndarray:
+    """Apply the per-sample degradation `name` to a uint8 HR face."""
+    if name == "learned":
+        raise ValueError("the 'learned' degradation needs a degrader network: use engine.degrade.learned()")
+    try:
+        fn = DEGRADATIONS[name]
+    except KeyError:
+        raise ValueError(f"unknown degradation {name!r}; known: {', '.join(NAMES)}") from None
+    return fn(hr, lr_size=lr_size, rng=rng)

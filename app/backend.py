@@ -390,8 +390,7 @@ class ExportOptions:
     quality: int = 95
     suffix: str = "_restored"
     faces: bool = False
-    priors: bool = False
-    prior_kinds: tuple[str, ...] = ("png", "composite", "npz", "json")
+    priors: bool = False  # per-channel PNGs, composite, NPZ and landmarks JSON (engine.export.save_priors)
 
 
 def output_suffix(source: Path, fmt: str, metadata: Any = None) -> str:
@@ -409,16 +408,13 @@ def default_output_dir(source: Path, setting: str = "") -> Path:
     return Path(setting).expanduser() if setting else source.parent / "restored"
 
 
-def safe_label(key: str) -> str:
-    return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in key)
-
-
 def export_outputs(source: Path, loaded: Any, restored: np.ndarray | None, faces: Sequence[tuple[int, Any, str]],
                    options: ExportOptions, provenance: dict[str, Any], *, progress: Progress | None = None,
                    cancel: Cancel | None = None) -> list[Path]:
     """Write what the user asked for through engine.io.write_image (atomic, metadata kept, never over the input).
 
-    faces: (face index, FaceResult, chosen model) for the included faces. Returns the written paths.
+    faces: (face index, FaceResult, chosen model) for the included faces. Faces and priors are written by
+    engine.export (the same layout as ``fsr-studio enhance --save-faces --save-priors``). Returns the written paths.
     """
     from engine import io
     from engine.restore import Cancelled
@@ -426,7 +422,7 @@ def export_outputs(source: Path, loaded: Any, restored: np.ndarray | None, faces
     folder = Path(options.folder)
     stem = source.stem
     written: list[Path] = []
-    steps = (1 if options.photo else 0) + (len(faces) if options.faces else 0) + (1 if options.priors else 0)
+    steps = (1 if options.photo else 0) + (1 if options.faces else 0) + (1 if options.priors else 0)
     done = 0
 
     def tick(msg: str) -> None:
@@ -447,32 +443,37 @@ def export_outputs(source: Path, loaded: Any, restored: np.ndarray | None, faces
                        inputs=[source], quality=options.quality)
         written.append(target)
         tick(f"wrote {target.name}")
+    included = [(i, r, m) for i, r, m in faces if r is not None]
     if options.faces:
-        for index, result, model in faces:
-            out = result.outputs.get(model) if result is not None else None
-            if out is None:
-                tick(f"face {index + 1}: no output")
-                continue
-            target = folder / f"{stem}_face{index + 1:02d}_{safe_label(model)}.png"
-            io.write_image(target, out, provenance={**provenance, "face": index + 1, "model": model},
-                           inputs=[source])
-            written.append(target)
-            tick(f"wrote {target.name}")
+        from engine.export import save_faces
+
+        by_model: dict[str, list[Any]] = {}
+        for _i, result, model in included:
+            by_model.setdefault(model, []).append(result)
+        for model, results in by_model.items():
+            written.extend(save_faces(folder, stem, results, [model], inputs=[source]))
+        tick("wrote the faces")
     if options.priors:
-        written.extend(export_priors(source, faces, folder, options.prior_kinds))
+        written.extend(export_priors(source, [r for _i, r, _m in included], folder))
         tick("wrote the prior maps")
     return written
 
 
-def export_priors(source: Path, faces: Sequence[tuple[int, Any, str]], folder: Path,
-                  kinds: Sequence[str]) -> list[Path]:
-    """FSRNet prior maps of each face through the engine's prior exporter."""
-    from engine import restore
+def export_priors(source: Path, results: Sequence[Any], folder: Path) -> list[Path]:
+    """engine.export.save_priors for every model whose maps the faces carry (FSRNet priors, SPARNet attention):
+    per-channel PNGs, a composite, an NPZ stack and landmarks JSON in photo coordinates, per face and model."""
+    from engine.export import save_priors
+    from engine.restore import variant_for
 
-    exporter = getattr(restore, "export_priors", None) or getattr(restore, "save_priors", None)
-    if exporter is None:
-        raise NotImplementedError("this engine version has no prior-map exporter")
-    return list(exporter(source, faces, folder, kinds))
+    labels = list(dict.fromkeys(label for r in results for label, maps in r.maps.items() if maps))
+    if not labels:
+        raise ValueError(f"{source.name}: no prior maps yet; restore the faces with FSRNet/FSRGAN (landmarks and "
+                         f"parsing) or SPARNet (attention) first")
+    written: list[Path] = []
+    for label in labels:
+        written.extend(save_priors(folder, source.stem, results, label, variant_for(label), source.name,
+                                   inputs=[source]))
+    return written
 
 
 def provenance_for(doc_models: dict[int, str], choices: dict[str, ModelChoice], scale: float,

@@ -12,6 +12,11 @@ def create_app(argv: Sequence[str] | None = None):
     app = QApplication.instance()
     if app is None:
         app = QApplication([sys.argv[0] if sys.argv else "fsr-studio", *(argv or [])])
+    from .qtcompat import install_guard
+
+    if not getattr(app, "_fsr_guarded", False):
+        install_guard(app)
+        app._fsr_guarded = True
     app.setApplicationName("FSR Studio")
     app.setOrganizationName("fsr-studio")
     app.setDesktopFileName("fsr-studio")

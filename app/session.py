@@ -47,10 +47,12 @@ class PhotoDoc:
     path: Path
     image: Any = None  # engine.io.LoadedImage
     rgb: np.ndarray | None = None  # HxWx3 uint8 for display, thumbnails and detection
+    display: Any = None  # the same, prepared for the screen by the UI layer (a QImage made off the UI thread)
     faces: list[FaceItem] = field(default_factory=list)
     detected: bool = False
     restored: np.ndarray | None = None  # composite of the chosen models, same dtype class as the input
     restored_signature: tuple = ()  # which (face, model) choices `restored` reflects
+    restored_display: Any = None  # `restored` prepared for the screen (QImage), made off the UI thread
     status: str = "queued"  # queued, loading, ready, restoring, restored, error
     error: str = ""
     notes: list[str] = field(default_factory=list)

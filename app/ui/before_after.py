@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QMouseEvent, QPen
+from PySide6.QtGui import QColor, QImage, QMouseEvent, QPen
 from PySide6.QtWidgets import (QGraphicsItem, QGraphicsLineItem, QGraphicsPixmapItem, QGraphicsRectItem, QHBoxLayout,
                                QLabel, QSlider, QVBoxLayout, QWidget)
 
@@ -42,20 +42,22 @@ class SplitView(ZoomView):
         self.after_item = self.before_item = self.clip = self.line = None
         self._size = (0, 0)
 
-    def set_images(self, before: np.ndarray, after: np.ndarray) -> None:
-        keep = self._size == (after.shape[1], after.shape[0]) and not self._fit
+    def set_images(self, before: np.ndarray | QImage, after: np.ndarray | QImage) -> None:
+        """Original and restored photo (numpy, or QImages prepared off the UI thread with to_display_image)."""
+        after_pm, before_pm = to_pixmap(after), to_pixmap(before)
+        w, h = after_pm.width(), after_pm.height()
+        keep = self._size == (w, h) and not self._fit
         state = self.view_state() if keep else None
         self.clear_images()
-        h, w = after.shape[:2]
         self._size = (w, h)
-        self.after_item = self.scene().addPixmap(to_pixmap(after))
+        self.after_item = self.scene().addPixmap(after_pm)
         self.clip = QGraphicsRectItem(0, 0, w * self.split, h)
         self.clip.setPen(QPen(Qt.PenStyle.NoPen))
         self.clip.setFlag(QGraphicsItem.GraphicsItemFlag.ItemClipsChildrenToShape, True)
         self.scene().addItem(self.clip)
-        self.before_item = QGraphicsPixmapItem(to_pixmap(before), self.clip)
+        self.before_item = QGraphicsPixmapItem(before_pm, self.clip)
         self.before_item.setTransformationMode(Qt.TransformationMode.SmoothTransformation)
-        self.before_item.setScale(w / before.shape[1])  # the original, enlarged to the restored size
+        self.before_item.setScale(w / before_pm.width())  # the original, enlarged to the restored size
         pen = QPen(QColor("#ffffff"), 2)
         pen.setCosmetic(True)
         self.line = self.scene().addLine(w * self.split, 0, w * self.split, h, pen)
@@ -151,7 +153,7 @@ class BeforeAfterTab(QWidget):
         self.slider.setValue(round(fraction * 1000))
         self.slider.blockSignals(False)
 
-    def show_result(self, before: np.ndarray, after: np.ndarray, caption: str) -> None:
+    def show_result(self, before: np.ndarray | QImage, after: np.ndarray | QImage, caption: str) -> None:
         self.view.set_images(before, after)
         self.caption.setText(caption)
 

@@ -89,7 +89,7 @@ class ComparePanel(QWidget):
             self.picker = QComboBox()
             self.picker.addItems(list(models))
             self.picker.setCurrentText(title)
-            self.picker.currentTextChanged.connect(self.modelPicked)
+            self.picker.currentTextChanged.connect(self._picked)
             head.addWidget(self.picker, 1)
         head.addStretch(0)
         lay.addLayout(head)
@@ -100,6 +100,10 @@ class ComparePanel(QWidget):
         lay.addWidget(self.badges)
         self.pane = ImagePane()
         lay.addWidget(self.pane, 1)
+
+    def _picked(self, model: str) -> None:
+        self.title.setText(f"<b>{model}</b>")
+        self.modelPicked.emit(model)
 
     @property
     def model(self) -> str:
@@ -140,16 +144,20 @@ class CompareTab(QWidget):
         self.fit_button.clicked.connect(self.fit_all)
         lay.addLayout(grid, 1)
 
-    def set_model_list(self, models: Sequence[str]) -> None:
-        for p in self.panels:
+    def set_model_list(self, models: Sequence[str], available: Sequence[str]) -> None:
+        """Offer `models` in every picker; a pane keeps its model while it has weights, else takes its family slot."""
+        slots = pick_slots(available, models)
+        for p, slot in zip(self.panels, slots):
             if p.picker is None:
                 continue
             current = p.picker.currentText()
+            keep = current if current in available else slot
             p.picker.blockSignals(True)
             p.picker.clear()
             p.picker.addItems(list(models))
-            p.picker.setCurrentText(current if current in models else (models[0] if models else ""))
+            p.picker.setCurrentText(keep)
             p.picker.blockSignals(False)
+            p.title.setText(f"<b>{keep}</b>")
 
     def models(self) -> list[str]:
         return [p.model for p in self.panels]

@@ -13,7 +13,30 @@ from PySide6.QtCore import QObject, Signal
 from .. import backend
 from ..session import FaceItem, PhotoDoc, Session, expand_paths
 from ..settings import AppSettings, save_settings
+from .imaging import to_display_image
 from .jobs import Job, JobRunner
+
+
+def _load_for_display(*args: Any, **kwargs: Any) -> tuple[Any, ...]:
+    """backend.load_and_detect plus the screen-ready image, both in the worker thread."""
+    loaded, detections, rgb = backend.load_and_detect(*args, **kwargs)
+    return loaded, detections, rgb, to_display_image(rgb)
+
+
+def _restore_for_display(**kwargs: Any) -> backend.RestoreOutcome:
+    """backend.run_restore plus the screen-ready composite (converting 10+ megapixels must not happen on the UI
+    thread)."""
+    out = backend.run_restore(**kwargs)
+    if out.composite is not None:
+        out.display = to_display_image(backend.display_rgb8(out.composite))  # type: ignore[attr-defined]
+    return out
+
+
+def _export_for_display(*args: Any, **kwargs: Any) -> tuple[Any, list[Path]]:
+    outcome, paths = backend.restore_and_export(*args, **kwargs)
+    if outcome is not None and outcome.composite is not None:
+        outcome.display = to_display_image(backend.display_rgb8(outcome.composite))  # type: ignore[attr-defined]
+    return outcome, paths
 
 
 class Controller(QObject):
@@ -87,16 +110,16 @@ class Controller(QObject):
     def load(self, doc: PhotoDoc) -> Job:
         doc.status, doc.error = "loading", ""
         self.photoChanged.emit(doc)
-        job = Job(f"open {doc.name}", backend.load_and_detect, doc.path, self.settings.detector,
+        job = Job(f"open {doc.name}", _load_for_display, doc.path, self.settings.detector,
                   self.settings.detector_model, file=str(doc.path))
         job.signals.finished.connect(lambda r, d=doc: self._loaded(d, r))
         job.signals.failed.connect(lambda why, _tb, d=doc: self._failed(d, "Cannot open photo", why))
         job.signals.cancelled.connect(lambda d=doc: self._cancelled(d))
         return self._start(job)
 
-    def _loaded(self, doc: PhotoDoc, result: tuple[Any, list[Any], Any]) -> None:
-        loaded, detections, rgb = result
-        doc.image, doc.rgb = loaded, rgb
+    def _loaded(self, doc: PhotoDoc, result: tuple[Any, ...]) -> None:
+        loaded, detections, rgb, display = result
+        doc.image, doc.rgb, doc.display = loaded, rgb, display
         doc.faces = [FaceItem(d) for d in detections]
         doc.detected, doc.status = True, "ready"
         doc.restored, doc.restored_signature = None, ()
@@ -212,7 +235,7 @@ class Controller(QObject):
         if compose is not None:
             doc.status = "restoring"
         self.photoChanged.emit(doc)
-        job = Job(title, backend.run_restore, file=str(doc.path), **self._restore_args(doc, wanted, compose, force))
+        job = Job(title, _restore_for_display, file=str(doc.path), **self._restore_args(doc, wanted, compose, force))
         job.signals.finished.connect(lambda out, d=doc: self._restored(d, out))
         job.signals.failed.connect(lambda why, _tb, d=doc: self._failed(d, "Restoration failed", why))
         job.signals.cancelled.connect(lambda d=doc: self._cancelled(d))
@@ -241,7 +264,7 @@ class Controller(QObject):
                 stale = stale or any(not doc.faces[i].has_output(prior) for i in wanted)
         args = self._restore_args(doc, wanted, compose)
         provenance = backend.provenance_for(compose, self.choices, self.settings.scale, self.settings.detector)
-        job = Job(f"export {doc.name}", backend.restore_and_export, doc.path, doc.image, doc.restored, args, stale,
+        job = Job(f"export {doc.name}", _export_for_display, doc.path, doc.image, doc.restored, args, stale,
                   options, provenance, file=str(doc.path))
         job.signals.finished.connect(lambda r, d=doc: self._exported(d, r))
         job.signals.failed.connect(lambda why, _tb, d=doc: self._failed(d, "Export failed", why))
@@ -264,14 +287,15 @@ class Controller(QObject):
             f.busy = False
         if out.composite is not None:
             doc.restored, doc.restored_signature = out.composite, out.signature
+            doc.restored_display = getattr(out, "display", None)
             doc.status = "restored"
         elif doc.status == "restoring":
             doc.status = "ready"
         doc.notes = out.notes
         for note in out.notes:
             self.message.emit(f"{doc.name}: {note}")
-        self.facesUpdated.emit(doc)
         self.photoChanged.emit(doc)
+        self.facesUpdated.emit(doc)
 
     # ----- per-face decisions ------------------------------------------------------------------------------------
     def set_include(self, doc: PhotoDoc, index: int, on: bool) -> None:

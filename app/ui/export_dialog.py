@@ -12,12 +12,11 @@ from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFormLayout, QGroupBox, QHBoxLayout,
                                QLabel, QLineEdit, QPlainTextEdit, QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
+
 from .. import backend
 from ..settings import FORMATS
 from .settings_dialog import PathField
 
-PRIOR_KINDS = (("png", "PNG per channel"), ("composite", "colour composite"), ("npz", "NPZ stack"),
-               ("json", "JSON landmarks (photo coordinates)"))
 
 
 class ExportDialog(QDialog):
@@ -51,21 +50,14 @@ class ExportDialog(QDialog):
         self.photo_box = photo
         lay.addWidget(photo)
 
-        self.faces_box = QCheckBox("Restored faces (PNG, one per included face, with its model)")
+        self.faces_box = QCheckBox("Restored faces: cropped_faces/, restored_faces/ (with the model in the name) "
+                                   "and cmp/ strips")
         lay.addWidget(self.faces_box)
-        priors = QGroupBox("FSRNet prior maps (landmark heatmaps and parsing)")
-        priors.setCheckable(True)
-        priors.setChecked(False)
-        pl = QVBoxLayout(priors)
-        self.prior_kinds: dict[str, QCheckBox] = {}
-        for key, label in PRIOR_KINDS:
-            cb = QCheckBox(label)
-            cb.setChecked(True)
-            pl.addWidget(cb)
-            self.prior_kinds[key] = cb
-        self.priors_box = priors
-        lay.addWidget(priors)
-
+        self.priors_box = QCheckBox("Prior maps: priors/<photo>_<face>_<model>/ with a PNG per channel, composite.png, "
+                                    "maps.npz and landmarks.json (photo coordinates)")
+        self.priors_box.setToolTip("FSRNet landmark heatmaps and parsing maps (FSRNet runs on the faces if needed), "
+                                   "plus SPARNet attention when it was run")
+        lay.addWidget(self.priors_box)
         self.preview = QLabel()
         self.preview.setWordWrap(True)
         lay.addWidget(self.preview)
@@ -96,8 +88,7 @@ class ExportDialog(QDialog):
         return backend.ExportOptions(
             folder=Path(self.folder.text()).expanduser(), photo=self.photo_box.isChecked(),
             format=self.format.currentData(), quality=self.quality.value(), suffix=self.suffix.text(),
-            faces=self.faces_box.isChecked(), priors=self.priors_box.isChecked(),
-            prior_kinds=tuple(k for k, cb in self.prior_kinds.items() if cb.isChecked()))
+            faces=self.faces_box.isChecked(), priors=self.priors_box.isChecked())
 
     def target_photo(self) -> Path:
         o = self.options()

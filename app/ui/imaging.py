@@ -29,6 +29,12 @@ def to_qimage(array: np.ndarray) -> QImage:
     return img.copy()
 
 
+def to_display_image(array: np.ndarray) -> QImage:
+    """A QImage already in the screen's pixel format (RGB32), so that turning it into a QPixmap on the UI thread is
+    a ~1 ms copy instead of a ~60 ms conversion for a 10-megapixel photo. Call it in a worker thread."""
+    return to_qimage(array).convertToFormat(QImage.Format.Format_RGB32)
+
+
 def to_pixmap(array: np.ndarray | QImage) -> QPixmap:
     return QPixmap.fromImage(array if isinstance(array, QImage) else to_qimage(array))
 

@@ -7,9 +7,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Sequence
 
-from PySide6.QtCore import QSize, Qt, QTimer, QUrl
+from PySide6.QtCore import QSize, Qt, QUrl
 from PySide6.QtGui import QAction, QDesktopServices, QDragEnterEvent, QDropEvent, QIcon, QKeySequence
-from PySide6.QtWidgets import (QApplication, QComboBox, QFileDialog, QLabel, QListWidget, QListWidgetItem,
+from PySide6.QtWidgets import (QComboBox, QFileDialog, QLabel, QListWidget, QListWidgetItem,
                                QMainWindow, QProgressBar, QPushButton, QSplitter, QTabWidget, QToolBar, QVBoxLayout,
                                QWidget)
 
@@ -40,6 +40,7 @@ class MainWindow(QMainWindow):
         self.current: PhotoDoc | None = None
         self.face: int | None = None
         self.errors = ErrorDialog(self)
+        self._overlay_cache: dict[int, tuple[Any, Any]] = {}  # id(FaceResult) -> (result, its overlays)
         self._build_views()
         self._build_actions()
         self._connect()
@@ -257,7 +258,7 @@ class MainWindow(QMainWindow):
             self.before_after.clear()
             return
         if full or self.photo_view.photo_item is None or self.photo_view.property("doc") != str(doc.path):
-            self.photo_view.set_photo(doc.rgb)
+            self.photo_view.set_photo(doc.display if doc.display is not None else doc.rgb)
             self.photo_view.setProperty("doc", str(doc.path))
             self._fill_strip(doc)
         elif len(self.face_strip.cards) != len(doc.faces):
@@ -299,8 +300,30 @@ class MainWindow(QMainWindow):
         return zoo.variant(c.variant if c else model).crop
 
     def _update_overlays(self, doc: PhotoDoc) -> None:
-        overlays = [face_overlay(f.result, self._crop_of) if f.include else None for f in doc.faces]
+        """Draw the prior overlays, but only while one is switched on (colouring 30 faces' maps is not free), and
+        from a per-result cache so toggling is instant."""
+        if not any(self.photo_view.visible[n] for n in ("landmarks", "parsing", "attention")):
+            if self.photo_view.layers_shown is not None:
+                self.photo_view.set_overlays([])
+                self.photo_view.layers_shown = None
+            return
+        key = tuple(id(f.result) if f.include else None for f in doc.faces)
+        if self.photo_view.layers_shown == key:
+            return
+        if len(self._overlay_cache) > 2000:  # results of closed or re-run photos
+            self._overlay_cache.clear()
+        overlays = []
+        for f in doc.faces:
+            if not f.include or f.result is None:
+                overlays.append(None)
+                continue
+            cached = self._overlay_cache.get(id(f.result))
+            if cached is None or cached[0] is not f.result:
+                cached = (f.result, face_overlay(f.result, self._crop_of))
+                self._overlay_cache[id(f.result)] = cached
+            overlays.append(cached[1])
         self.photo_view.set_overlays(overlays)
+        self.photo_view.layers_shown = key
 
     def _update_before_after(self, doc: PhotoDoc) -> None:
         if doc.restored is None:
@@ -309,18 +332,18 @@ class MainWindow(QMainWindow):
             return
         if self.before_after.view.property("shown") == id(doc.restored):
             return
-        after = backend.display_rgb8(doc.restored)
-        h, w = after.shape[:2]
+        after = doc.restored_display if doc.restored_display is not None else backend.display_rgb8(doc.restored)
+        before = doc.display if doc.display is not None else doc.rgb
+        w, h = after.width() if hasattr(after, "width") else after.shape[1], \
+            after.height() if hasattr(after, "height") else after.shape[0]
         models = sorted({m for _, m in doc.restored_signature[1]}) if doc.restored_signature else []
         caption = (f"{doc.name}: original {doc.rgb.shape[1]}×{doc.rgb.shape[0]} → restored {w}×{h}"
                    f"  ·  {', '.join(models) or 'no faces pasted'}  ·  drag on the image to move the split")
-        self.before_after.show_result(doc.rgb, after, caption)
+        self.before_after.show_result(before, after, caption)
         self.before_after.view.setProperty("shown", id(doc.restored))
 
     def _faces_updated(self, doc: PhotoDoc) -> None:
         if doc is self.current:
-            self._update_cards(doc)
-            self._update_overlays(doc)
             self._update_compare()
 
     # ----- faces ------------------------------------------------------------------------------------------------------
@@ -386,8 +409,10 @@ class MainWindow(QMainWindow):
     def toggle_overlay(self, name: str, on: bool) -> None:
         self.overlay_actions[name].setChecked(on)
         self.photo_view.set_overlay_visible(name, on)
-        if on and name != "boxes" and self.current is not None:
-            self.controller.ensure_maps(self.current, name)
+        if name != "boxes" and self.current is not None and self.current.rgb is not None:
+            self._update_overlays(self.current)
+            if on:
+                self.controller.ensure_maps(self.current, name)
 
     def restore_current(self) -> None:
         if self.current is not None:
@@ -414,14 +439,7 @@ class MainWindow(QMainWindow):
                                          Qt.ItemDataRole.ToolTipRole)
         self.model_combo.setCurrentIndex(max(self.model_combo.findData(self.controller.settings.default_model), 0))
         self.model_combo.blockSignals(False)
-        slots = pick_slots(self.controller.available_keys(), keys)
-        self.compare_tab.set_model_list(keys)
-        for panel, m in zip(self.compare_tab.panels, slots):
-            if panel.picker is not None and panel.picker.currentText() not in self.controller.available_keys():
-                panel.picker.blockSignals(True)
-                panel.picker.setCurrentText(m)
-                panel.picker.blockSignals(False)
-                panel.title.setText(f"<b>{m}</b>")
+        self.compare_tab.set_model_list(keys, self.controller.available_keys())
         if self.current is not None:
             for card in self.face_strip.cards:
                 card.set_models(keys, self.controller.settings.default_model, self.current.faces[card.index].model
@@ -496,12 +514,3 @@ class MainWindow(QMainWindow):
             ft.shutdown()
         super().closeEvent(event)
 
-
-def process_events_for(ms: int) -> None:
-    """Let queued signals arrive (used by the screenshot script)."""
-    app = QApplication.instance()
-    deadline = QTimer()
-    deadline.setSingleShot(True)
-    deadline.start(ms)
-    while deadline.isActive():
-        app.processEvents()

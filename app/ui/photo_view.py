@@ -9,7 +9,7 @@ from typing import Any, Sequence
 
 import numpy as np
 from PySide6.QtCore import QRectF, Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QPainterPath, QPen, QPixmap, QTransform
+from PySide6.QtGui import QBrush, QColor, QImage, QPainterPath, QPen, QPixmap, QTransform
 from PySide6.QtWidgets import (QGraphicsItem, QGraphicsItemGroup, QGraphicsPathItem, QGraphicsPixmapItem,
                                QGraphicsRectItem, QGraphicsSimpleTextItem, QWidget)
 
@@ -54,6 +54,7 @@ class PhotoView(ZoomView):
         self.layers: dict[str, list[QGraphicsItem]] = {name: [] for name in OVERLAYS if name != "boxes"}
         self.visible = {"boxes": True, "landmarks": False, "parsing": False, "attention": False}
         self.selected: int | None = None
+        self.layers_shown: tuple | None = None  # which face results the overlay items were drawn from
         self._size = (0, 0)
 
     def content_rect(self) -> QRectF:
@@ -65,9 +66,10 @@ class PhotoView(ZoomView):
         self.scene().clear()
         self.photo_item, self.boxes = None, []
         self.layers = {name: [] for name in self.layers}
+        self.layers_shown = None
         self._size = (0, 0)
 
-    def set_photo(self, image: np.ndarray | QPixmap) -> None:
+    def set_photo(self, image: np.ndarray | QImage | QPixmap) -> None:
         keep_view = self._size != (0, 0)
         self.clear_photo()
         pm = image if isinstance(image, QPixmap) else to_pixmap(image)

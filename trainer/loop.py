@@ -331,8 +331,8 @@ class Trainer:
                             self.cfg.degradation, self.cfg.seed)
             final = self.validate(full)
         weights = export_run(self, final)
-        self.events.emit("finished", step=self.step, weights=str(weights), val=final)
         self.say(f"finished: {weights}")
+        self.events.emit("finished", step=self.step, weights=str(weights), val=final)
         return 0
 
     def wall_time(self) -> float:

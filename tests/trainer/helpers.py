@@ -1,0 +1,35 @@
+"""Shared helpers of the trainer tests (tiny configs, manifests, event parsing)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from trainer.config import TrainConfig
+
+# A tiny FSRNet (both hourglass stacks kept, so Eq. 4's two-stack supervision is exercised) that trains in ms/step.
+TINY_FSRNET = {"width": 8, "prior_width": 16, "hourglass_depth": 2, "coarse_blocks": 1, "encoder_blocks": 1,
+               "decoder_blocks": 1}
+
+
+def write_manifest(shared_data: Path, out: Path, n: int, start: int = 0) -> Path:
+    """A landmark CSV listing `n` faces128 images by absolute path (the 'manifest' form of a training source)."""
+    root = shared_data / "faces128"
+    lines = (root / "landmarks68.csv").read_text().splitlines()
+    rows = [ln for ln in lines if ln and not ln.startswith("file,")][start:start + n]
+    out.write_text("".join(f"{root / r.split(',', 1)[0]},{r.split(',', 1)[1]}\n" for r in rows))
+    return out
+
+
+def tiny_config(data: Path, run_dir: Path, **overrides) -> TrainConfig:
+    base = dict(model="fsrnet", data=str(data), run_dir=str(run_dir), steps=4, batch=2, arch=dict(TINY_FSRNET),
+                log_every=1, val_every=0, checkpoint_minutes=0, threads=1, seed=7)
+    base.update(overrides)
+    return TrainConfig(**base)
+
+
+def read_events(path: Path) -> list[dict]:
+    return [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]
+
+
+def step_losses(events: list[dict]) -> dict[int, float]:
+    return {e["step"]: e["losses"]["total"] for e in events if e["event"] == "step"}

@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import importlib.util
 import os
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
@@ -59,9 +60,19 @@ class Detector:
     """A loaded back end. Subclasses implement :meth:`detect` on an HxWx3 uint8 RGB image."""
 
     name = "base"
+    _lock: threading.Lock | None = None
+    _lock_guard = threading.Lock()
 
     def detect(self, rgb: np.ndarray) -> list[Detection]:  # pragma: no cover - interface
         raise NotImplementedError
+
+    @property
+    def lock(self) -> threading.Lock:
+        """Detectors are cached and shared; calls from several worker threads take turns on one instance."""
+        with Detector._lock_guard:
+            if self._lock is None:
+                self._lock = threading.Lock()
+        return self._lock
 
 
 # name -> (factory(model_path) -> Detector, one-line description)
@@ -103,7 +114,9 @@ def detect_faces(image: np.ndarray, backend: str = "dlib", model_path: str | os.
     from ..io import to_rgb8
 
     rgb = to_rgb8(image)
-    faces = get_detector(backend, model_path).detect(rgb)
+    detector = get_detector(backend, model_path)
+    with detector.lock:
+        faces = detector.detect(rgb)
     if min_score is not None:
         faces = [f for f in faces if f.score >= min_score]
     return sorted(faces, key=lambda f: (f.center[0], f.center[1]))

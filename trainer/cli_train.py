@@ -18,6 +18,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     a("-m", "--model", help="variant to train (fsrnet, fsrgan, sparnet, ...); see --list")
     a("--data", help="training faces: aligned folder with landmarks68.csv, prepared dataset, CSV manifest, or folder")
     a("--val", help="validation folder laid out like celeba_val128 (HR/, LR_x8/, landmarks68.csv)")
+    a("--val-split", dest="val_split", type=int,
+      help="without --val: hold out the last N training faces for validation")
     a("--init", help="weights to start from (.safetensors/.pth): fine-tuning")
     a("--steps", type=int, help="total optimisation steps")
     a("--batch", type=int, help="batch size")

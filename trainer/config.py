@@ -25,12 +25,13 @@ class TrainConfig:
     model: str = "fsrnet"
     data: str | None = None
     val: str | None = None  # folder laid out like celeba_val128
+    val_split: int = 0  # without --val: hold out this many training faces (the last ones) for validation
     init: str | None = None  # weights to start the generator from (fine-tuning)
     steps: int | None = None  # total optimisation steps (recipe default)
     batch: int | None = None
     lr: float | None = None
     optimizer: str | None = None  # "rmsprop" | "adam"
-    scheduler: str = "constant"  # "constant" | "poly" (power 0.3 to 0) | "cosine" | "linear_tail" (linear to 0 over the last half)
+    scheduler: str | None = None  # recipe default, else constant. "constant" | "poly" (power 0.3 to 0) | "cosine" | "linear_tail" (linear to 0 over the last half)
     degradation: str | None = None  # "bicubic8" | "blind" | "learned"
     run_dir: str | None = None  # default experiments/<model>
     resume: bool = False
@@ -124,6 +125,8 @@ def check_values(cfg: TrainConfig) -> None:
         raise ConfigError(f"lr must be a positive number, got {cfg.lr!r}")
     if not 0.0 <= float(cfg.ema_decay) < 1.0:
         raise ConfigError(f"ema_decay must be in [0, 1), got {cfg.ema_decay}")
+    if cfg.val_split < 0:
+        raise ConfigError("val_split must be >= 0")
     if cfg.scheduler not in ("constant", "poly", "cosine", "linear_tail"):
         raise ConfigError(f"unknown scheduler {cfg.scheduler!r} (constant, poly, cosine, linear_tail)")
     if cfg.optimizer is not None and cfg.optimizer not in ("rmsprop", "adam"):

@@ -283,19 +283,33 @@ def load_val(folder: str | Path, hr_size: int, lr_size: int, limit: int = 0, deg
     marks = {}
     if (root / LANDMARK_CSV).is_file():
         marks = {Path(r.path).name: r.landmarks for r in read_landmark_csv(root / LANDMARK_CSV, hr_dir)}
+    return _build_val(root, [str(p) for p in files], [marks.get(p.name) for p in files], hr_size, lr_size,
+                      degradation, seed, lr_dir)
+
+
+def val_from_records(records: Sequence[FaceRecord], hr_size: int, lr_size: int, limit: int = 0,
+                     degradation: str = "bicubic8", seed: int = 0) -> ValSet:
+    """Validation faces held out of a training source (LR synthesised with fixed seeds)."""
+    records = list(records)[:limit] if limit else list(records)
+    root = Path(records[0].path).parent if records else Path(".")
+    return _build_val(root, [r.path for r in records], [r.landmarks for r in records], hr_size, lr_size,
+                      degradation, seed, None)
+
+
+def _build_val(root: Path, paths: list[str], marks: list[np.ndarray | None], hr_size: int, lr_size: int,
+               degradation: str, seed: int, lr_dir: Path | None) -> ValSet:
     kind = "bicubic8" if degradation == "learned" else degradation
-    val = ValSet(root, [], [], [], [], "folder" if lr_dir.is_dir() and lr_size != hr_size else kind)
-    for i, path in enumerate(files):
-        hr = read_rgb(str(path))
-        lm = marks.get(path.name)
-        hr, lm = fit_size(hr, lm, hr_size)
-        lr_path = lr_dir / path.name
-        if val.lr_source == "folder" and lr_path.is_file():
+    from_folder = lr_dir is not None and lr_dir.is_dir() and lr_size != hr_size
+    val = ValSet(root, [], [], [], [], "folder" if from_folder else kind)
+    for i, (path, lm) in enumerate(zip(paths, marks)):
+        hr, lm = fit_size(read_rgb(path), lm, hr_size)
+        lr_path = lr_dir / Path(path).name if lr_dir is not None else None
+        if from_folder and lr_path is not None and lr_path.is_file():
             lr = read_rgb(str(lr_path))
         else:
             lr = degrade(kind, hr, lr_size=lr_size if lr_size != hr_size else None,
                          rng=np.random.default_rng([seed, i]))
-        val.names.append(path.name)
+        val.names.append(Path(path).name)
         val.hr.append(hr)
         val.lr.append(lr)
         val.landmarks.append(lm)

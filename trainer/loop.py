@@ -22,8 +22,8 @@ from engine import zoo
 from . import dist
 from .checkpoint import CheckpointError, RunFolder, rng_state, set_rng_state
 from .config import ConfigError, TrainConfig, check_values, write_yaml
-from .data import DataError, FaceDataset, StepBatches, ValSet, check_records, describe_source, load_val, \
-    resolve_train_source
+from .data import DataError, FaceDataset, StepBatches, ValSet, check_records, load_val, resolve_train_source, \
+    val_from_records
 from .ema import EMA
 from .events import Events, say
 from .precision import Precision
@@ -40,6 +40,8 @@ def resolve_config(cfg: TrainConfig) -> TrainConfig:
     cfg = dataclasses.replace(cfg, **filled)
     if cfg.degradation is None:
         cfg.degradation = "bicubic8"
+    if cfg.scheduler is None:
+        cfg.scheduler = "constant"
     if cfg.run_dir is None:
         cfg.run_dir = str(Path("experiments") / cfg.model)
     if cfg.export_name is None:
@@ -143,13 +145,26 @@ class Trainer:
             raise DataError("no training data: pass --data DIR (an aligned folder with landmarks68.csv, a "
                             "prepared dataset or a CSV manifest)")
         self.records, bundled_val = resolve_train_source(cfg.data)
+        held_out: list = []
+        if cfg.val_split and not cfg.val:
+            if cfg.val_split >= len(self.records):
+                raise DataError(f"{cfg.data}: val_split {cfg.val_split} leaves no training faces")
+            self.records, held_out = self.records[:-cfg.val_split], self.records[-cfg.val_split:]
         spec = self.recipe.sample_spec()
         check_records(self.records, cfg.batch, spec.landmarks, cfg.data)
+        self.recipe.check_data()
         self.dataset = FaceDataset(self.records, spec)
-        self.val_source = cfg.val or (str(bundled_val) if bundled_val else None)
+        hr_size, lr_size = self.recipe.val_sizes()
+        if held_out:
+            self.val_source = f"{cfg.data} (last {len(held_out)} faces held out)"
+            self.val_loader = lambda limit: val_from_records(held_out, hr_size, lr_size, limit, cfg.degradation,
+                                                             cfg.seed)
+        else:
+            self.val_source = cfg.val or (str(bundled_val) if bundled_val else None)
+            source = self.val_source
+            self.val_loader = lambda limit: load_val(source, hr_size, lr_size, limit, cfg.degradation, cfg.seed)
         if self.val_source and self.rank == 0:
-            self.val = load_val(self.val_source, self.variant.hr_size, self.variant.lr_size, cfg.val_limit,
-                                cfg.degradation, cfg.seed)
+            self.val = self.val_loader(cfg.val_limit)
 
     # ----- checkpoints --------------------------------------------------------------------------------------------
     def net_payloads(self) -> dict[str, dict[str, Any]]:
@@ -197,6 +212,7 @@ class Trainer:
         set_rng_state(state["rng"])
         self.recipe.load_extra_state(state.get("recipe", {}))
         self.step, self.elapsed = step, float(state.get("elapsed_s", 0.0))
+        self.recipe.step = step
         self.last_val = state.get("val") or None
         if state.get("config_digest") not in (None, self.cfg.digest()):
             self.say("warning: the configuration changed since the checkpoint; the resumed run is not bit-identical "
@@ -261,6 +277,7 @@ class Trainer:
                 for s in self.schedulers.values():
                     s.step()
                 self.step += 1
+                self.recipe.step = self.step
                 if self.ema is not None:
                     self.ema.update(self.recipe.unwrap("g"), self.step)
                 if not all(map(_finite, losses.values())):
@@ -327,9 +344,7 @@ class Trainer:
             return 0
         final = None
         if self.val_source:
-            full = load_val(self.val_source, self.variant.hr_size, self.variant.lr_size, self.cfg.final_val_limit,
-                            self.cfg.degradation, self.cfg.seed)
-            final = self.validate(full)
+            final = self.validate(self.val_loader(self.cfg.final_val_limit))
         weights = export_run(self, final)
         self.say(f"finished: {weights}")
         self.events.emit("finished", step=self.step, weights=str(weights), val=final)

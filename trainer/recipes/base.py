@@ -45,15 +45,23 @@ class Recipe:
         self.optimizers: dict[str, torch.optim.Optimizer] = {}
         self.facts: dict[str, Any] = {}  # recorded in the model card (e.g. which perceptual network was used)
         self._degrader: nn.Module | None = None
+        self.step = 0  # kept current by the loop (schedules that depend on the step, e.g. SelFSR's growth)
 
     # ----- configuration ------------------------------------------------------------------------------------------
     @classmethod
+    def all_options(cls) -> dict[str, Any]:
+        """The recipe's options plus `degrader` (weights of the SelFSR degrader) where 'learned' is allowed."""
+        common = {"degrader": None} if "learned" in cls.degradations else {}
+        return {**common, **cls.options}
+
+    @classmethod
     def resolve_options(cls, given: dict[str, Any]) -> dict[str, Any]:
-        unknown = sorted(set(given) - set(cls.options))
+        options = cls.all_options()
+        unknown = sorted(set(given) - set(options))
         if unknown:
-            known = ", ".join(sorted(cls.options)) or "none"
+            known = ", ".join(sorted(options)) or "none"
             raise ConfigError(f"recipe {cls.name!r}: unknown option(s) {', '.join(unknown)}; known: {known}")
-        return {**cls.options, **given}
+        return {**options, **given}
 
     @classmethod
     def check(cls, cfg: TrainConfig) -> None:
@@ -68,6 +76,13 @@ class Recipe:
         return SampleSpec(hr_size=v.hr_size, lr_size=v.lr_size, upsample_input=v.upsample_input,
                           degradation=self.cfg.degradation or "bicubic8")
 
+    def val_sizes(self) -> tuple[int, int]:
+        """(HR side, LR side) of validation faces."""
+        return self.variant.hr_size, self.variant.lr_size
+
+    def check_data(self) -> None:
+        """Extra data checks/loading before training (e.g. the degrader's real LR faces)."""
+
     def to_device(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """uint8 images -> float in the network's value range on the device; other tensors just moved."""
         if self.cfg.degradation == "learned":
@@ -81,7 +96,7 @@ class Recipe:
 
     def degrader(self) -> nn.Module:
         if self._degrader is None:
-            path = self.opt.get("degrader") if "degrader" in self.opt else None
+            path = self.opt.get("degrader")
             self._degrader = zoo.load("selfsr-degrader", weights=path, device="cpu")
             self.facts["degrader"] = getattr(self._degrader, "weights_path", str(path))
         return self._degrader
@@ -212,14 +227,6 @@ def lr_lambda(kind: str, total: int) -> Callable[[int], float]:
     raise ConfigError(f"unknown scheduler {kind!r}")
 
 
-def init_normal(module: nn.Module, std: float = 0.02) -> None:
-    """SPARNet's initialisation (MODELS.md 3.10): conv N(0, std), bias 0; BN gamma N(1, std), beta 0."""
-    for m in module.modules():
-        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
-            weight = getattr(m, "weight_orig", m.weight)
-            nn.init.normal_(weight, 0.0, std)
-            if m.bias is not None:
-                nn.init.zeros_(m.bias)
-        elif isinstance(m, nn.BatchNorm2d) and m.affine:
-            nn.init.normal_(m.weight, 1.0, std)
-            nn.init.zeros_(m.bias)
+def set_requires_grad(module: nn.Module, flag: bool) -> None:
+    for p in module.parameters():
+        p.requires_grad_(flag)

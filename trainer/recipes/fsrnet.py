@@ -59,3 +59,69 @@ class FSRNetRecipe(Recipe):
             return []
         peaks = heatmap_peaks(maps["priors"][:, :n].float(), self.variant.hr_size).cpu().numpy()
         return [landmark_nrmse(p, m) for p, m in zip(peaks, marks) if m is not None]
+
+
+@register
+class FSRGANRecipe(FSRNetRecipe):
+    """FSRGAN (MODELS.md 2.6): L_F + 1e-3 conditional adversarial (BCE, PatchGAN on (image, x)) + 1e-1 perceptual
+    (VGG-16 relu5_3 MSE, or the logged fallback of trainer.perceptual). The generator starts from trained FSRNet
+    weights (--init, else the fsrnet weights the zoo finds); the discriminator uses the generator's optimiser
+    settings (the paper gives none)."""
+
+    name = "fsrgan"
+    variants = ("fsrgan",)
+    description = "FSRGAN: FSRNet loss + 1e-3 conditional adversarial (BCE) + 1e-1 perceptual, init from fsrnet"
+    defaults = {"batch": 14, "lr": 2.5e-4, "optimizer": "rmsprop", "degradation": "bicubic8", "steps": 20_000}
+    options = {**FSRNetRecipe.options, "adv_weight": 1e-3, "perceptual_weight": 1e-1, "vgg_weights": None}
+
+    def build_networks(self) -> dict[str, torch.nn.Module]:
+        from engine import zoo
+        from engine.models.fsrnet import FSRGANDiscriminator
+
+        nets = super().build_networks()
+        init = self.cfg.init or zoo.find_weights("fsrnet")
+        if init is None:
+            self.log("warning: no FSRNet weights to start FSRGAN from (pass --init); training from scratch")
+        elif not self.cfg.init:
+            zoo.load_state_into(nets["g"], init)
+            self.log(f"FSRGAN generator initialised from {init}")
+        self.facts["initialised_from"] = str(self.cfg.init or init) if (self.cfg.init or init) else None
+        self.fsrnet_weights = self.cfg.init or init
+        nets["d"] = FSRGANDiscriminator()
+        return nets
+
+    def build_optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        from .. import perceptual
+
+        self.perceptual = self.precision.prepare(perceptual.build(
+            "fsrgan", self.variant.value_range, self.opt["vgg_weights"], self.fsrnet_weights, self.log))
+        self.facts["perceptual"] = self.perceptual.describe
+        opts = super().build_optimizers()
+        opts["d"] = make_optimizer(self.nets["d"].parameters(), self.cfg.optimizer, self.cfg.lr, betas=(0.9, 0.999))
+        return opts
+
+    def train_step(self, batch: dict[str, torch.Tensor], step: int) -> dict[str, float]:
+        x, hr = batch["input"], batch["hr"]
+        d = self.nets["d"]
+        out = self.forward_g(x)
+        losses = self.fsrnet_losses(out, batch)
+        for p in d.parameters():
+            p.requires_grad_(False)
+        with self.precision.autocast():
+            fake_logits = d(out.image, x)
+            pcp = self.perceptual(out.image, hr)
+        adv = F.binary_cross_entropy_with_logits(fake_logits.float(), torch.ones_like(fake_logits, dtype=torch.float32))
+        g_total = losses["total"] + self.opt["adv_weight"] * adv + self.opt["perceptual_weight"] * pcp.float()
+        self.optimize("g", g_total)
+        for p in d.parameters():
+            p.requires_grad_(True)
+        with self.precision.autocast():
+            real_logits = d(hr, x)
+            fake_logits = d(out.image.detach(), x)
+        d_loss = (F.binary_cross_entropy_with_logits(real_logits.float(), torch.ones_like(real_logits, dtype=torch.float32))
+                  + F.binary_cross_entropy_with_logits(fake_logits.float(),
+                                                       torch.zeros_like(fake_logits, dtype=torch.float32)))
+        self.optimize("d", d_loss)
+        return {"total": float(g_total.detach()), "fsrnet": float(losses["total"].detach()),
+                "fine": float(losses["fine"].detach()), "adv": float(adv.detach()), "perceptual": float(pcp.detach()),
+                "d": float(d_loss.detach())}

@@ -1,0 +1,109 @@
+"""SPARNet and SPARNetHD recipes (MODELS.md 3.9-3.10, official code [C]).
+
+SPARNet (x8): L1 only; Adam lr 2e-4, betas (0.9, 0.99); batch 32; constant lr; random horizontal flip then
+RandomResizedCrop (area 0.7-1.0, aspect 3/4-4/3, bicubic) on the HR before PIL-bicubic LR synthesis; N(0, 0.02)
+init; images in [-1, 1].
+
+SPARNetHD (blind, 512): G = 100 L1 + 1 perceptual (VGG-19, five taps, L1) + 10 feature matching + 1 hinge;
+multi-scale discriminator (3 scales, 4 layers, IN, spectral norm); G Adam 1e-4, D Adam 4e-4, betas (0.5, 0.99);
+batch 2; random grayscale p 0.3; the blind degradation of engine.degrade; EMA 0.999. The generator trains with
+legacy spectral norm as the official one does (option spectral_g); exported weights are folded by engine.zoo.
+Update order per iteration as the official code: G forward, D on real/fake, perceptual, G step, D step (the EMA
+update follows the G step in our loop).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from engine.models.sparnet import MultiScaleDiscriminator, add_legacy_spectral_norm, init_official_
+
+from ..data import SampleSpec
+from . import register
+from .base import Recipe, make_optimizer, set_requires_grad
+
+
+@register
+class SPARNetRecipe(Recipe):
+    name = "sparnet"
+    variants = ("sparnet", "sparnet-light3d")
+    description = "SPARNet: L1, Adam 2e-4 (0.9, 0.99), flip + RandomResizedCrop, [-1, 1]"
+    defaults = {"batch": 32, "lr": 2e-4, "optimizer": "adam", "degradation": "bicubic8", "steps": 100_000}
+    options = {"hflip": True, "crop_scale": [0.7, 1.0]}
+
+    def sample_spec(self) -> SampleSpec:
+        base = super().sample_spec()
+        crop = tuple(self.opt["crop_scale"]) if self.opt["crop_scale"] else None
+        return SampleSpec(**{**base.__dict__, "hflip": bool(self.opt["hflip"]), "resized_crop": crop})
+
+    def build_networks(self) -> dict[str, torch.nn.Module]:
+        return {"g": init_official_(self.build_variant())}
+
+    def build_optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        return {"g": make_optimizer(self.nets["g"].parameters(), self.cfg.optimizer, self.cfg.lr, betas=(0.9, 0.99))}
+
+    def train_step(self, batch: dict[str, torch.Tensor], step: int) -> dict[str, float]:
+        out = self.forward_g(batch["input"])
+        loss = F.l1_loss(out.image.float(), batch["hr"])
+        self.optimize("g", loss)
+        return {"total": float(loss.detach()), "l1": float(loss.detach())}
+
+
+@register
+class SPARNetHDRecipe(Recipe):
+    name = "sparnethd"
+    variants = ("sparnethd", "sparnethd-3d", "sparnethd-lite")
+    description = "SPARNetHD: 100 L1 + perceptual + 10 feature matching + hinge, multi-scale D, blind degradation"
+    defaults = {"batch": 2, "lr": 1e-4, "optimizer": "adam", "degradation": "blind", "steps": 350_000}
+    options = {"d_lr": 4e-4, "pixel_weight": 100.0, "perceptual_weight": 1.0, "fm_weight": 10.0, "adv_weight": 1.0,
+               "gray_p": 0.3, "hflip": False, "num_d": 3, "d_layers": 4, "d_width": 64, "spectral_g": True,
+               "vgg_weights": None, "fsrnet_weights": None}
+
+    def sample_spec(self) -> SampleSpec:
+        base = super().sample_spec()
+        return SampleSpec(**{**base.__dict__, "gray_p": float(self.opt["gray_p"]), "hflip": bool(self.opt["hflip"])})
+
+    def build_networks(self) -> dict[str, torch.nn.Module]:
+        g = init_official_(self.build_variant())
+        if self.opt["spectral_g"]:
+            add_legacy_spectral_norm(g)
+        d = MultiScaleDiscriminator(base_ch=int(self.opt["d_width"]), n_layers=int(self.opt["d_layers"]),
+                                    num_d=int(self.opt["num_d"]), spectral=True)
+        return {"g": g, "d": d}
+
+    def build_optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        from .. import perceptual
+
+        self.perceptual = self.precision.prepare(perceptual.build(
+            "sparnethd", self.variant.value_range, self.opt["vgg_weights"], self.opt["fsrnet_weights"], self.log))
+        self.facts["perceptual"] = self.perceptual.describe
+        betas = (0.5, 0.99)
+        return {"g": make_optimizer(self.nets["g"].parameters(), self.cfg.optimizer, self.cfg.lr, betas=betas),
+                "d": make_optimizer(self.nets["d"].parameters(), self.cfg.optimizer, float(self.opt["d_lr"]),
+                                    betas=betas)}
+
+    def train_step(self, batch: dict[str, torch.Tensor], step: int) -> dict[str, float]:
+        hr, d, o = batch["hr"], self.nets["d"], self.opt
+        out = self.forward_g(batch["input"])
+        sr = out.image
+        with self.precision.autocast():
+            real = d(hr)  # used by the D loss and (detached) as feature-matching targets
+            fake_d = d(sr.detach())
+            set_requires_grad(d, False)  # the G pass needs no D weight gradients
+            fake = d(sr)
+            set_requires_grad(d, True)
+            pcp = self.perceptual(sr, hr)
+        pix = F.l1_loss(sr.float(), hr)
+        fm = sum(sum(F.l1_loss(ff.float(), rf.detach().float()) for ff, rf in zip(fk[1], rl[1]))
+                 for fk, rl in zip(fake, real)) / len(fake)
+        adv = -sum(score.float().mean() for score, _ in fake) / len(fake)
+        g_loss = (o["pixel_weight"] * pix + o["perceptual_weight"] * pcp.float() + o["fm_weight"] * fm
+                  + o["adv_weight"] * adv)
+        self.optimize("g", g_loss)
+        d_loss = sum(0.5 * (F.relu(1 - r[0].float()).mean() + F.relu(1 + f[0].float()).mean())
+                     for r, f in zip(real, fake_d)) / len(real)
+        self.optimize("d", d_loss)
+        losses: dict[str, Any] = {"total": g_loss, "pixel": pix, "perceptual": pcp, "fm": fm, "adv": adv, "d": d_loss}
+        return {k: float(v.detach()) for k, v in losses.items()}

@@ -45,9 +45,10 @@ class FaceRecord:
 
 
 # ----- reading sources -------------------------------------------------------------------------------------------
-def read_landmark_csv(csv_path: Path, root: Path | None = None) -> list[FaceRecord]:
+def read_landmark_csv(csv_path: str | Path, root: str | Path | None = None) -> list[FaceRecord]:
     """Rows ``file,x0,y0,...,x67,y67``; a header row (first cell 'file') is skipped. Paths resolve against `root`."""
-    root = root or csv_path.parent
+    csv_path = Path(csv_path)
+    root = Path(root) if root is not None else csv_path.parent
     records: list[FaceRecord] = []
     with open(csv_path, newline="", encoding="utf-8") as f:
         for line_no, row in enumerate(csv.reader(f), 1):

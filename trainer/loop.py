@@ -341,6 +341,7 @@ class Trainer:
         if self.step > self.last_save_step or not self.run.has_checkpoint():
             self.save_checkpoint()
         if self.rank != 0:
+            dist.barrier()  # wait for rank 0's final validation and export before the group is torn down
             return 0
         final = None
         if self.val_source:
@@ -348,6 +349,7 @@ class Trainer:
         weights = export_run(self, final)
         self.say(f"finished: {weights}")
         self.events.emit("finished", step=self.step, weights=str(weights), val=final)
+        dist.barrier()
         return 0
 
     def wall_time(self) -> float:

@@ -13,18 +13,18 @@ from torch import nn
 
 
 class Precision:
-    def __init__(self, device: torch.device, fast: bool):
+    def __init__(self, device: torch.device, fast: bool, channels_last: bool | None = None):
         self.device = device
         self.fast = bool(fast)
         self.dtype = (torch.float16 if device.type == "cuda" else torch.bfloat16) if self.fast else torch.float32
-        self.channels_last = self.fast
+        self.channels_last = self.fast if channels_last is None else bool(channels_last)
         use_scaler = self.fast and device.type == "cuda"
         self.scaler = torch.amp.GradScaler(device.type, enabled=use_scaler)
 
     @property
     def name(self) -> str:
         if not self.fast:
-            return "fp32"
+            return "fp32" + (" + channels_last" if self.channels_last else "")
         suffix = " + channels_last" if self.channels_last else ""
         return f"{str(self.dtype).removeprefix('torch.')} autocast{suffix}"
 

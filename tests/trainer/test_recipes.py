@@ -101,3 +101,23 @@ def test_perceptual_vgg_file_and_fallbacks(tmp_path, monkeypatch):
     sr = torch.rand(1, 3, 128, 128, requires_grad=True)
     loss(sr, torch.rand(1, 3, 128, 128)).backward()
     assert sr.grad is not None and all(p.grad is None for p in loss.parameters())
+
+
+def test_learned_degradation_feeds_the_degrader_output(faces_csv, tmp_path):
+    """--degradation learned: the clean bicubic LR goes through a SelFSR degrader before it becomes the input."""
+    from trainer.loop import Trainer, resolve_config
+
+    degrader = zoo.build("selfsr-degrader", width=8, blocks=1)
+    torch.nn.init.normal_(degrader.image_head.weight, 0, 0.5)  # a degrader that visibly changes its input
+    weights = zoo.save_weights(degrader, tmp_path / "selfsr-degrader.safetensors", "selfsr-degrader", half=False)
+    cfg = resolve_config(tiny_config(faces_csv, tmp_path / "run", degradation="learned",
+                                     options={"degrader": str(weights)}))
+    trainer = Trainer(cfg)
+    trainer.setup()
+    keys = trainer.loader().batch_sampler.keys(0)
+    raw = torch.utils.data.default_collate([trainer.dataset[k] for k in keys])
+    batch = trainer.recipe.to_device(raw)
+    clean = raw["input"].float() / 255
+    assert batch["input"].shape == clean.shape and (batch["input"].float() - clean).abs().mean() > 0.01
+    assert trainer.recipe.facts["degrader"] == str(weights)
+    assert np.isfinite(trainer.recipe.train_step(batch, 0)["total"])

@@ -300,16 +300,30 @@ class ImportReport:
 
 
 def guess_variants(path: Path, variant: str | None) -> list[str]:
-    """Variants to try for a checkpoint: the one asked for, else the one whose official file name matches, else
-    every restore variant (x8 before the large HD ones)."""
+    """Variants to try for a checkpoint: the one asked for; else those named in the file name (longest name first,
+    so "sparnethd" beats "sparnet"), those whose official file it is, then every other restore variant (x8 before
+    the large HD ones)."""
     from engine import zoo
 
     if variant:
         return [variant]
     restore = zoo.names(task="restore")
-    by_file = [n for n in restore if zoo.variant(n).official_file and Path(zoo.variant(n).official_file).stem
-               == path.stem]
-    return by_file or sorted(restore, key=lambda n: (zoo.variant(n).hr_size, n))
+    stem = path.stem.lower()
+    named = sorted((n for n in restore if n.replace("-", "") in stem.replace("-", "").replace("_", "")),
+                   key=lambda n: -len(n))
+    official = [n for n in restore if zoo.variant(n).official_file
+                and Path(zoo.variant(n).official_file).stem.lower() == stem]
+    rest = sorted(restore, key=lambda n: (zoo.variant(n).hr_size, n))
+    return list(dict.fromkeys([*official, *named, *rest]))
+
+
+def same_architecture(name: str) -> list[str]:
+    """Other variants whose networks are identical (FSRNet and FSRGAN): a checkpoint cannot tell them apart."""
+    from engine import zoo
+
+    v = zoo.variant(name)
+    return [n for n in zoo.names(task="restore") if n != name and zoo.variant(n).family == v.family
+            and zoo.variant(n).config == v.config]
 
 
 def import_checkpoint(path: str | Path, variant: str | None = None, *, progress: Progress | None = None,
@@ -359,6 +373,10 @@ def import_checkpoint(path: str | Path, variant: str | None = None, *, progress:
         key = name if target.stem == name else f"{name}:{target.stem}"
         note = "" if target.stem == name else (f"{name} already had weights in the models folder, so this file was "
                                                f"kept beside them under its own name.")
+        twins = same_architecture(name) if variant is None else []
+        if twins:
+            note += (f"\n{', '.join(twins)} has the same architecture: if these are {twins[0]} weights, import the "
+                     f"file again choosing {twins[0]}.")
         if progress:
             progress(len(candidates), len(candidates), f"imported {path.name} as {key}")
         return ImportReport(True, path, name, target, key, note)

@@ -55,7 +55,7 @@ def badges_for(result: Any, model: str, detection: Any, protocol: str) -> list[s
     out = []
     secs = result.seconds.get(model)
     if secs is not None:
-        out.append(f"⏱ {secs * 1000:.0f} ms" if secs < 1 else f"⏱ {secs:.2f} s")
+        out.append(f"time {secs * 1000:.0f} ms" if secs < 1 else f"time {secs:.2f} s")
     err = landmark_error(result, model, detection, protocol)
     if err is not None:
         out.append(f"landmarks NRMSE {err:.3f}")

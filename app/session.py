@@ -53,6 +53,7 @@ class PhotoDoc:
     restored: np.ndarray | None = None  # composite of the chosen models, same dtype class as the input
     restored_signature: tuple = ()  # which (face, model) choices `restored` reflects
     restored_display: Any = None  # `restored` prepared for the screen (QImage), made off the UI thread
+    generation: int = 0  # bumped each time faces are (re)detected, so views know their face widgets are stale
     status: str = "queued"  # queued, loading, ready, restoring, restored, error
     error: str = ""
     notes: list[str] = field(default_factory=list)

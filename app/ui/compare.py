@@ -83,7 +83,8 @@ class ComparePanel(QWidget):
         lay.setContentsMargins(2, 2, 2, 2)
         head = QHBoxLayout()
         self.title = QLabel(f"<b>{title}</b>")
-        head.addWidget(self.title)
+        if models is None:  # the picker shows the model's name itself
+            head.addWidget(self.title)
         self.picker: QComboBox | None = None
         if models is not None:
             self.picker = QComboBox()

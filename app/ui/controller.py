@@ -121,6 +121,7 @@ class Controller(QObject):
         loaded, detections, rgb, display = result
         doc.image, doc.rgb, doc.display = loaded, rgb, display
         doc.faces = [FaceItem(d) for d in detections]
+        doc.generation += 1
         doc.detected, doc.status = True, "ready"
         doc.restored, doc.restored_signature = None, ()
         self.photoChanged.emit(doc)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 from pathlib import Path
 
 import pyqtgraph as pg
@@ -349,7 +350,9 @@ class FineTuneDialog(QDialog):
         speed = f", {s.images_per_s:.1f} img/s" if s.images_per_s else ""
         text = {"preparing": "preparing the dataset…", "running": f"step {s.step}/{s.total}{speed}"}.get(
             s.status, s.status)
-        self.status.setText(text if not s.message else f"{text} — {s.message}")
+        if s.message:
+            text = s.message if s.status in ("finished", "cancelled", "error") else f"{text} — {s.message}"
+        self.status.setText(text)
         self.eta.setText(f"ETA {format_eta(s.eta_s)}")
         self._buttons()
 
@@ -360,5 +363,9 @@ def _describe(event: dict) -> str:
     return f"[{kind}] " + ", ".join(f"{k}={v}" for k, v in rest.items())
 
 
+_BAR = re.compile(r"\d+%\|")
+
+
 def _is_progress_bar(line: str) -> bool:
-    return "it/s]" in line or "s/it]" in line or line.strip().endswith("%|")
+    """tqdm's redrawn bar lines (the events already carry that information)."""
+    return bool(_BAR.search(line))

@@ -41,6 +41,7 @@ class MainWindow(QMainWindow):
         self.face: int | None = None
         self.errors = ErrorDialog(self)
         self._overlay_cache: dict[int, tuple[Any, Any]] = {}  # id(FaceResult) -> (result, its overlays)
+        self._shown: tuple[str, int] = ("", -1)  # (photo, detection generation) the views were built for
         self._build_views()
         self._build_actions()
         self._connect()
@@ -101,6 +102,9 @@ class MainWindow(QMainWindow):
         self.restore_action = self._action("&Restore", self.restore_current, "Ctrl+R",
                                            tip="restore the included faces of this photo with their models")
         self.export_action = self._action("&Export…", self.show_export, "Ctrl+E")
+        self.redetect_action = self._action("Find faces &again", self.redetect_current,
+                                            tip="detect the faces of this photo again with the detector in Settings "
+                                                "(per-face choices are reset)")
         self.cancel_action = self._action("Cancel", self.controller.cancel, "Esc")
         quit_action = self._action("&Quit", self.close, QKeySequence.StandardKey.Quit)
         self.models_action = self._action("&Model manager…", self.show_models)
@@ -117,8 +121,8 @@ class MainWindow(QMainWindow):
             self.overlay_actions[name] = act
         menu = self.menuBar()
         m = menu.addMenu("&File")
-        for a in (self.open_action, self.open_folder_action, None, self.restore_action, self.export_action, None,
-                  quit_action):
+        for a in (self.open_action, self.open_folder_action, None, self.redetect_action, self.restore_action,
+                  self.export_action, None, quit_action):
             m.addSeparator() if a is None else m.addAction(a)
         v = menu.addMenu("&View")
         for a in self.overlay_actions.values():
@@ -249,6 +253,7 @@ class MainWindow(QMainWindow):
     def _show_doc(self, full: bool) -> None:
         doc = self.current
         if doc is None or doc.rgb is None:
+            self._shown = ("", -1)
             self.photo_view.clear_photo()
             self.face_strip.clear()
             self.face_strip.set_message(doc.error if doc is not None and doc.error else
@@ -257,11 +262,11 @@ class MainWindow(QMainWindow):
             self.compare_tab.clear()
             self.before_after.clear()
             return
-        if full or self.photo_view.photo_item is None or self.photo_view.property("doc") != str(doc.path):
-            self.photo_view.set_photo(doc.display if doc.display is not None else doc.rgb)
-            self.photo_view.setProperty("doc", str(doc.path))
-            self._fill_strip(doc)
-        elif len(self.face_strip.cards) != len(doc.faces):
+        shown = (str(doc.path), doc.generation)
+        if full or self.photo_view.photo_item is None or self._shown != shown:
+            if self.photo_view.photo_item is None or self._shown[0] != shown[0] or full:
+                self.photo_view.set_photo(doc.display if doc.display is not None else doc.rgb)
+            self._shown = shown
             self._fill_strip(doc)
         self.photo_view.set_faces(face_tuples(doc.faces), self.face)
         self._update_cards(doc)
@@ -413,6 +418,11 @@ class MainWindow(QMainWindow):
             self._update_overlays(self.current)
             if on:
                 self.controller.ensure_maps(self.current, name)
+
+    def redetect_current(self) -> None:
+        if self.current is not None and not self.controller.runner.busy():
+            self.face = None
+            self.controller.load(self.current)
 
     def restore_current(self) -> None:
         if self.current is not None:

@@ -31,7 +31,7 @@ class FaceBox(QGraphicsRectItem):
         self.label = QGraphicsSimpleTextItem(f"{index + 1}  {score:.2f}", self)
         self.label.setBrush(QBrush(QColor("#ffee00")))
         self.label.setPos(x0, y1 + 1)
-        scale = max((x1 - x0) / 60.0, 0.35)
+        scale = max((x1 - x0) / 110.0, 0.35)
         self.label.setScale(scale)
         self.set_state(included, False)
 

@@ -111,7 +111,7 @@ def _consensus(found: dict[str, list]) -> list:
     """Faces found by at least two back ends (one representative each)."""
     reps: list = []
     names = list(found)
-    for i, name in enumerate(names):
+    for name in names:
         for face in found[name]:
             votes = 1 + sum(_matches(face, found[other]) for other in names if other != name)
             if votes >= min(2, len(names)) and not _matches(face, reps):

@@ -122,8 +122,9 @@ def load_models(models: Sequence[Any], device: Any = None, weights: str | Path |
     """
     from . import zoo
 
-    single = isinstance(models, (str, LoadedModel)) or (
-        isinstance(models, tuple) and len(models) == 2 and isinstance(models[0], str) and not isinstance(models[1], str))
+    single = isinstance(models, (str, LoadedModel)) or (isinstance(models, tuple) and len(models) == 2
+                                                         and isinstance(models[0], str)
+                                                         and not isinstance(models[1], str))
     specs = [models] if single else list(models)
     if not specs:
         raise ValueError("no model given")

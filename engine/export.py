@@ -73,7 +73,8 @@ def prior_groups(variant: Any, maps: dict[str, np.ndarray]) -> dict[str, np.ndar
 
 
 def composite(face: np.ndarray, groups: dict[str, np.ndarray]) -> np.ndarray:
-    """Colour picture of the priors over the restored face: parsing classes coloured, landmark peaks in yellow."""
+    """Colour picture of the priors over the restored face: parsing classes coloured, landmark peaks as yellow dots,
+    other maps (attention, conditions) as a yellow heat overlay."""
     import cv2
 
     n = face.shape[0]
@@ -86,12 +87,21 @@ def composite(face: np.ndarray, groups: dict[str, np.ndarray]) -> np.ndarray:
         colours = cv2.resize(colours, (n, n), interpolation=cv2.INTER_NEAREST)
         has = cv2.resize((labels > 0).astype(np.float32), (n, n), interpolation=cv2.INTER_NEAREST)[..., None]
         out = out * (1 - 0.45 * has) + colours * 0.45 * has
-    other = [v for k, v in groups.items() if k not in ("parsing",)]
-    if other:
-        heat = np.clip(np.max(np.concatenate([np.clip(v, 0, None) for v in other]), axis=0), 0, None)
-        heat = heat / max(float(heat.max()), 1e-6)
-        heat = cv2.resize(heat, (n, n), interpolation=cv2.INTER_LINEAR)[..., None]
+    for key, maps in groups.items():
+        if key in ("parsing", "landmark") or not len(maps):
+            continue
+        heat = np.asarray(maps, np.float32).mean(0)  # attention / condition maps: one overlay per group
+        heat = (heat - heat.min()) / max(float(np.ptp(heat)), 1e-6)
+        heat = cv2.resize(heat, (n, n), interpolation=cv2.INTER_LINEAR)[..., None] * 0.5
         out = out * (1 - heat) + np.array([255, 230, 0], np.float32) * heat
+    if "landmark" in groups and len(groups["landmark"]):
+        marks = groups["landmark"]
+        h, w = marks.shape[-2:]
+        idx = marks.reshape(len(marks), -1).argmax(1)
+        radius = max(1, n // 96)
+        for y, x in zip(idx // w, idx % w):
+            centre = (int(round((x + 0.5) * n / w - 0.5)), int(round((y + 0.5) * n / h - 0.5)))
+            cv2.circle(out, centre, radius, (255, 230, 0), -1, lineType=cv2.LINE_AA)
     return np.clip(np.round(out), 0, 255).astype(np.uint8)
 
 

@@ -85,6 +85,44 @@ def test_whole_solvay_faces_land_where_they_were(solvay):
     assert set(result.timings) >= {"read", "detect", "align", "restore:fsrnet", "paste:fsrnet", "total"}
 
 
+def _first_x8_variant_per_family() -> list[str]:
+    chosen: dict[str, str] = {}
+    for n in zoo.names(task="restore"):
+        v = zoo.variant(n)
+        if v.lr_size <= 64:
+            chosen.setdefault(v.family, n)
+    return list(chosen.values())
+
+
+@pytest.mark.parametrize("name", _first_x8_variant_per_family())
+def test_each_family_restores_the_whole_solvay_photo(name, solvay):
+    """Untrained nets paint garbage faces, but only inside the faces' own regions, at the right output size."""
+    import cv2
+
+    result = engine.restore_photo(solvay.pixels, [(name, tiny(name))], scale=2, precision="fp32")
+    h, w = solvay.pixels.shape[:2]
+    assert result.image.shape == (2 * h, 2 * w, 3) and len(result.faces) >= 26
+    assert sum(not f.skipped for f in result.faces) == len(result.faces)
+    background = cv2.resize(solvay.pixels, (2 * w, 2 * h), interpolation=cv2.INTER_LANCZOS4)
+    inside = np.zeros((2 * h, 2 * w), bool)
+    for face in result.faces:
+        crop = face.crops["coarse128"]
+        corners = np.array([[-0.5, -0.5], [127.5, 127.5]])
+        (x0, y0), (x1, y1) = (align_points(crop, corners) + 0.5) * 2
+        inside[max(0, int(y0) - 2):int(y1) + 3, max(0, int(x0) - 2):int(x1) + 3] = True
+        x0, y0, x1, y1 = (int(v * 2) for v in face.box)
+        assert np.abs(result.image[max(0, y0):y1, max(0, x0):x1].astype(int)
+                      - background[max(0, y0):y1, max(0, x0):x1]).mean() > 1  # the face was replaced
+    changed = np.abs(result.image.astype(int) - background).max(axis=2) > 0
+    assert not (changed & ~inside).any(), "pixels changed outside every face's crop region"
+
+
+def align_points(crop, points):
+    from engine.faces.align import invert, transform_points
+
+    return transform_points(invert(crop.matrix), points)
+
+
 @pytest.mark.parametrize("name", [n for n in zoo.names(task="restore") if zoo.variant(n).lr_size <= 64])
 def test_every_x8_variant_restores_a_photo(name, front_row):
     result = engine.restore_photo(front_row, [(name, tiny(name))], scale=2, precision="fp32")

@@ -24,18 +24,6 @@ class FaceItem:
     result: Any = None  # engine.restore.FaceResult, outputs of every model run so far merged in
     busy: bool = False
 
-    def merge(self, new: Any) -> None:
-        """Add a fresh FaceResult's outputs to what earlier runs (other models) produced."""
-        if self.result is None:
-            self.result = new
-            return
-        for attr in ("crops", "outputs", "maps", "seconds"):
-            getattr(self.result, attr).update(getattr(new, attr))
-        self.result.notes = list(dict.fromkeys([*self.result.notes, *new.notes]))
-        self.result.skipped = self.result.skipped and new.skipped
-        if getattr(new, "landmarks68", None) is not None:
-            self.result.landmarks68 = new.landmarks68
-
     def has_output(self, model: str) -> bool:
         return self.result is not None and model in self.result.outputs
 

@@ -24,7 +24,7 @@ from .errors import ErrorDialog
 from .face_strip import FaceStrip, crop_thumbnail
 from .photo_view import PhotoView, face_tuples
 
-ICON = Path(__file__).resolve().parents[2] / "resources" / "icons" / "fsr-studio.svg"
+ICON = Path(__file__).resolve().parents[2] / "resources" / "icons" / "fsr-studio.png"
 STATUS_MARK = {"queued": "…", "loading": "⏳", "ready": "●", "restoring": "⚙", "restored": "✔", "error": "✖"}
 
 
@@ -102,10 +102,13 @@ class MainWindow(QMainWindow):
         self.restore_action = self._action("&Restore", self.restore_current, "Ctrl+R",
                                            tip="restore the included faces of this photo with their models")
         self.export_action = self._action("&Export…", self.show_export, "Ctrl+E")
+        self.restore_all_action = self._action("Restore &all photos", self.restore_all, "Ctrl+Shift+R",
+                                               tip="restore every loaded photo that is not restored yet")
         self.redetect_action = self._action("Find faces &again", self.redetect_current,
                                             tip="detect the faces of this photo again with the detector in Settings "
                                                 "(per-face choices are reset)")
         self.cancel_action = self._action("Cancel", self.controller.cancel, "Esc")
+        self.addAction(self.cancel_action)  # the shortcut works anywhere in the window
         quit_action = self._action("&Quit", self.close, QKeySequence.StandardKey.Quit)
         self.models_action = self._action("&Model manager…", self.show_models)
         self.finetune_action = self._action("&Fine-tune…", self.show_finetune)
@@ -122,7 +125,7 @@ class MainWindow(QMainWindow):
         menu = self.menuBar()
         m = menu.addMenu("&File")
         for a in (self.open_action, self.open_folder_action, None, self.redetect_action, self.restore_action,
-                  self.export_action, None, quit_action):
+                  self.restore_all_action, self.export_action, None, quit_action):
             m.addSeparator() if a is None else m.addAction(a)
         v = menu.addMenu("&View")
         for a in self.overlay_actions.values():
@@ -423,6 +426,11 @@ class MainWindow(QMainWindow):
         if self.current is not None and not self.controller.runner.busy():
             self.face = None
             self.controller.load(self.current)
+
+    def restore_all(self) -> None:
+        for doc in self.controller.session.photos:
+            if doc.detected and self.controller.is_stale(doc) and doc.status != "restoring":
+                self.controller.restore(doc, quiet=True)
 
     def restore_current(self) -> None:
         if self.current is not None:

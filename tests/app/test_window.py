@@ -199,3 +199,34 @@ def test_ui_stays_responsive_while_a_photo_is_restored(qtbot, make_window, share
     gaps = np.diff([start, *beats])
     assert len(beats) > duration / 0.05  # it kept ticking the whole time
     assert gaps.max() < 0.100, f"UI thread blocked for {gaps.max() * 1000:.0f} ms (job took {duration:.1f} s)"
+
+
+def test_cancel_stops_a_restoration_and_the_app_carries_on(qtbot, make_window, shared_data, tmp_path):
+    import shutil
+
+    from .conftest import install_tiny_weights
+
+    install_tiny_weights(["fsrnet"])
+    solvay = tmp_path / "solvay.jpg"
+    shutil.copyfile(shared_data / "photos" / "solvay_conference_1927.jpg", solvay)
+    w = make_window(auto_restore=False)
+    drop(w, [solvay])
+    wait_idle(qtbot, w)
+    doc = w.controller.session.photos[0]
+    job = w.controller.restore(doc)
+    assert w.cancel_button.isVisible()
+    job.signals.progress.connect(lambda *_: w.cancel_button.click())  # cancel at the first progress report
+    wait_idle(qtbot, w)
+    assert job.is_cancelled and doc.restored is None and doc.status == "ready"
+    assert not any(f.busy for f in doc.faces) and not w.cancel_button.isVisible()
+    w.restore_current()  # and it still works afterwards
+    wait_idle(qtbot, w)
+    assert doc.status == "restored"
+
+
+def test_dropped_folder_adds_its_photos_once(qtbot, make_window, tiny_weights, photo):
+    w = make_window(auto_restore=False)
+    drop(w, [photo.parent])
+    drop(w, [photo])  # the same file again: not added twice
+    wait_idle(qtbot, w)
+    assert [d.path for d in w.controller.session.photos] == [photo]

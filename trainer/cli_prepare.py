@@ -19,6 +19,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     a("--aligned", action="store_true", help="the images already are face crops")
     a("--landmarks", help="CSV with 68 landmarks per image (file,x0,y0,...,x67,y67), skips detection")
     a("--min-face", dest="min_face", type=int, help="drop faces whose crop region is smaller (px; default size/2)")
+    a("--max-face", dest="max_face", type=int,
+      help="drop faces whose crop region is larger (px): to collect real low-resolution faces, e.g. with --size 16")
     a("--blur-threshold", dest="blur_threshold", type=float, default=25.0,
       help="drop faces whose Laplacian variance at 128 px is lower (default 25; bicubic x4 upscales ~20)")
     a("--dup-distance", dest="dup_distance", type=int, default=4,
@@ -40,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
 
     events = Events(args.events)
     opts = PrepareOptions(size=args.size, protocol=args.protocol, aligned=args.aligned, landmarks=args.landmarks,
-                          min_face=args.min_face, blur_threshold=args.blur_threshold, dup_distance=args.dup_distance,
+                          min_face=args.min_face, max_face=args.max_face, blur_threshold=args.blur_threshold, dup_distance=args.dup_distance,
                           val_fraction=args.val_fraction, largest_only=args.largest_only, detector=args.detector,
                           detector_model=args.detector_model, min_score=args.min_score)
     bar = None

@@ -69,6 +69,7 @@ class TrainConfig:
         for key, value in values.items():
             if value is None:
                 continue
+            value = coerce(key, value, source)
             if key in ("options", "arch"):
                 if not isinstance(value, Mapping):
                     raise ConfigError(f"{source}: '{key}' must be a mapping")
@@ -90,6 +91,47 @@ class TrainConfig:
             skip.add("steps")
         keep = {k: v for k, v in self.to_dict().items() if k not in skip}
         return hashlib.sha256(json.dumps(keep, sort_keys=True, default=str).encode()).hexdigest()
+
+
+_INT = {"steps", "batch", "seed", "threads", "checkpoint_every", "keep_checkpoints", "val_every", "val_limit",
+        "final_val_limit", "log_every", "num_workers", "val_split"}
+_FLOAT = {"lr", "ema_decay", "checkpoint_minutes"}
+_BOOL = {"resume", "fast"}
+_STR = {"model", "data", "val", "init", "optimizer", "scheduler", "degradation", "run_dir", "device", "events",
+        "export", "export_name"}
+
+
+def coerce(key: str, value: Any, source: str) -> Any:
+    """YAML/CLI values to the field's type (YAML reads 1e5 as a string, 100000.0 as a float); clear errors."""
+    try:
+        if key in _INT:
+            if isinstance(value, bool):
+                raise ValueError
+            number = float(value)
+            if number != int(number):
+                raise ValueError
+            return int(number)
+        if key in _FLOAT:
+            if isinstance(value, bool):
+                raise ValueError
+            return float(value)
+        if key in _BOOL:
+            if isinstance(value, str) and value.lower() in ("true", "yes", "on", "1", "false", "no", "off", "0"):
+                return value.lower() in ("true", "yes", "on", "1")
+            if not isinstance(value, bool):
+                raise ValueError
+            return value
+        if key in _STR:
+            if isinstance(value, (dict, list)):
+                raise ValueError
+            return str(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{source}: {key} = {value!r} is not a valid {_kind(key)}") from None
+    return value
+
+
+def _kind(key: str) -> str:
+    return "integer" if key in _INT else "number" if key in _FLOAT else "true/false" if key in _BOOL else "string"
 
 
 def read_yaml(path: str | Path) -> dict[str, Any]:

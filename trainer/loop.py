@@ -122,12 +122,16 @@ class Trainer:
         self.recipe.optimizers = self.recipe.build_optimizers()
         self.schedulers = {k: torch.optim.lr_scheduler.LambdaLR(o, lr_lambda(cfg.scheduler, cfg.steps))
                            for k, o in self.recipe.optimizers.items()}
-        if cfg.resume and self.run.has_checkpoint():
+        resuming = cfg.resume and self.run.has_checkpoint()
+        if self.rank == 0 and resuming:
+            self.events.add_file(self.run.events)  # the resume messages belong to the run's log too
+        if resuming:
             self.load_checkpoint()
         if self.rank == 0:
             self.run.create()
             write_yaml(cfg, self.run.config)
-            self.events.add_file(self.run.events)
+            if not resuming:
+                self.events.add_file(self.run.events)
 
     def say(self, message: str) -> None:
         if self.rank == 0:

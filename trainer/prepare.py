@@ -15,7 +15,8 @@ every size except 512, which uses ``ffhq`` (the FFHQ 5-point template, SPARNetHD
 already-cropped faces (resized to the size); their landmarks come from ``--landmarks CSV`` or dlib's predictor.
 
 Filters (each reported with its count): faces whose crop region in the photo is smaller than ``min_face`` pixels
-(they would be upscaled, not real high-resolution faces); blurry faces (variance of the Laplacian of the crop
+(they would be upscaled, not real high-resolution faces), or larger than ``max_face`` when given (to collect real
+low-resolution faces, e.g. ``--size 16 --max-face 32 --blur-threshold 0`` for the SelFSR degrader); blurry faces (variance of the Laplacian of the crop
 area-resized to 128 px below ``blur_threshold``; bicubic x4 upscales score ~20, sharp faces 100-500); duplicates
 (64-bit DCT perceptual hash within ``dup_distance`` bits of an earlier kept face).
 """
@@ -48,6 +49,7 @@ class PrepareOptions:
     aligned: bool = False
     landmarks: str | None = None  # CSV (file,x0,...,y67) in the source images' pixel coordinates
     min_face: int | None = None  # None: size // 2
+    max_face: int | None = None  # drop larger faces (collecting real low-resolution faces, e.g. --size 16)
     blur_threshold: float = 25.0
     dup_distance: int = 4
     val_fraction: float = 0.1
@@ -85,6 +87,7 @@ class Counts:
     no_face: int = 0
     faces: int = 0
     too_small: int = 0
+    too_large: int = 0
     blurry: int = 0
     duplicate: int = 0
     kept: int = 0
@@ -302,6 +305,9 @@ def prepare(source: str | Path, out: str | Path, opts: PrepareOptions,
             if source_px < opts.min_face:
                 counts.drop("too_small", name)
                 continue
+            if opts.max_face and source_px > opts.max_face:
+                counts.drop("too_large", name)
+                continue
             if sharpness(image) < opts.blur_threshold:
                 counts.drop("blurry", name)
                 continue
@@ -412,5 +418,6 @@ def summary(manifest: dict[str, Any]) -> str:
     lines = [f"{c['images']} images, {c['faces']} faces detected, {c['kept']} kept "
              f"({c['train']} train, {c['val']} val); reused {c['reused_detections']} cached detections",
              f"dropped: unreadable {c['unreadable']}, no face {c['no_face']}, too small {c['too_small']}, "
+             f"too large {c['too_large']}, "
              f"blurry {c['blurry']}, duplicate {c['duplicate']}"]
     return "\n".join(lines)

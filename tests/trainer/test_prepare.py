@@ -38,7 +38,7 @@ def test_counts_and_layout(prepared):
     out, manifest = prepared
     c = manifest["counts"]
     assert c["images"] == 26 and c["blurry"] >= 1 and c["duplicate"] >= 1
-    assert c["faces"] == c["kept"] + c["too_small"] + c["blurry"] + c["duplicate"]
+    assert c["faces"] == c["kept"] + c["too_small"] + c["too_large"] + c["blurry"] + c["duplicate"]
     assert c["kept"] == c["train"] + c["val"] and c["train"] > 10 and c["val"] >= 1
     assert "zz_blurred_00.png" in manifest["counts"]["examples"]["blurry"]
     train = read_landmark_csv(out / "train" / "landmarks68.csv")

@@ -63,6 +63,8 @@ class TrainRequest:
     val_every: int = 0  # 0: the trainer's default
     log_every: int = 1
     threads: int | None = None
+    detector: str = "dlib"  # for preparing a photo folder
+    detector_model: str = ""
     extra: list[str] = field(default_factory=list)
 
     def resolved(self) -> "TrainRequest":
@@ -84,7 +86,9 @@ class TrainRequest:
         from engine import zoo
 
         size = PREPARE_SIZES.get(zoo.variant(self.model).crop, 128)
-        return ["prepare", str(self.source), "-o", str(self.dataset_dir), "--size", str(size)]
+        args = ["prepare", str(self.source), "-o", str(self.dataset_dir), "--size", str(size), "--events", "-",
+                "--detector", self.detector]
+        return args + (["--detector-model", self.detector_model] if self.detector_model else [])
 
     def train_args(self, events: str | Path = "-", resume: bool = False) -> list[str]:
         assert self.run_dir is not None, "call resolved() first"
@@ -125,6 +129,7 @@ class RunState:
     message: str = ""
     weights: str | None = None
     checkpoints: int = 0
+    prepared: tuple[int, int] | None = None  # photos done, total while a folder is prepared
     log: list[str] = field(default_factory=list)
 
     def feed_line(self, line: str) -> dict[str, Any] | None:
@@ -143,10 +148,29 @@ class RunState:
         self.apply(event)
         return event
 
+    def _apply_prepare(self, e: dict[str, Any]) -> None:
+        """Events of the dataset preparation step (start, progress, finished with counts, error)."""
+        kind = e.get("event")
+        self.status = "preparing"
+        if kind == "start":
+            self.prepared = (0, int(e.get("photos") or 0))
+        elif kind == "progress":
+            self.prepared = (int(e.get("done") or 0), int(e.get("total") or 0))
+        elif kind == "finished":
+            c = e.get("counts") or {}
+            total = int(c.get("images") or 0)
+            self.prepared = (total, total)
+            self.message = (f"dataset: {c.get('kept', 0)} faces kept from {total} photos "
+                            f"({c.get('train', 0)} train, {c.get('val', 0)} val)")
+            self.log.append(self.message)
+
     def apply(self, e: dict[str, Any]) -> None:
         kind = e.get("event")
+        if e.get("command") == "prepare" or kind == "progress" or (kind == "finished" and "counts" in e):
+            self._apply_prepare(e)
+            return
         if kind == "start":
-            self.status = "running"
+            self.status, self.message = "running", ""
             self.total = int(e.get("steps") or self.total or 0)
             self.step = int(e.get("step") or self.step)
         elif kind == "step":

@@ -2,7 +2,9 @@
 
     python scripts/screenshot.py                       # Solvay 1927 photo, offscreen, installed weights
     python scripts/screenshot.py --demo-weights        # untrained random weights when none are installed
-    xvfb-run -a python scripts/screenshot.py --platform xcb   # under a virtual X server
+    python scripts/screenshot.py --xvfb                # a real X11 (xcb) window under Xvfb
+    (Xvfb: apt-get install -y xvfb libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0
+     libxkbcommon-x11-0 libxcb-cursor0)
 
 It drives the real window (the same code paths as a user) and grabs each widget with QWidget.grab(), which works
 with the offscreen platform as well as under Xvfb. With --demo-weights the restored faces are the output of untrained
@@ -13,6 +15,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -31,6 +34,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--size", default="1600x1000", help="window size WxH")
     p.add_argument("--platform", default=os.environ.get("QT_QPA_PLATFORM", "offscreen"),
                    help="Qt platform: offscreen (default) or xcb (under Xvfb)")
+    p.add_argument("--xvfb", action="store_true",
+                   help="run under Xvfb with the xcb platform (re-runs itself through xvfb-run when there is no DISPLAY)")
     p.add_argument("--demo-weights", action="store_true",
                    help="install untrained weights of each family into a temporary models folder")
     p.add_argument("--finetune-steps", type=int, default=12,
@@ -94,6 +99,17 @@ def save(widget, path: Path) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.xvfb:
+        args.platform = "xcb"
+        if not os.environ.get("DISPLAY"):
+            xvfb_run = shutil.which("xvfb-run")
+            if xvfb_run is None:
+                print("xvfb-run is missing: apt-get install -y xvfb libxcb-icccm4 libxcb-keysyms1 libxcb-image0 "
+                      "libxcb-render-util0 libxkbcommon-x11-0 libxcb-cursor0", file=sys.stderr)
+                return 2
+            cmd = [xvfb_run, "-a", "-s", "-screen 0 1920x1200x24", sys.executable, __file__,
+                   *(argv if argv is not None else sys.argv[1:])]
+            return subprocess.call(cmd)
     os.environ["QT_QPA_PLATFORM"] = args.platform
     work = Path(tempfile.mkdtemp(prefix="fsr-shots-"))
     os.environ.setdefault("FSR_STUDIO_CONFIG", str(work / "config"))  # never touch the user's settings

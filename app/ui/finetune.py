@@ -148,10 +148,12 @@ class FineTuneDialog(QDialog):
         if self.init.isChecked():
             init = zoo.find_weights(model)
         val = self.val.text()
+        settings = self.controller.settings
         return TrainRequest(source=Path(self.source.text()).expanduser(), model=model,
                             prepared=self.from_dataset.isChecked(), degradation=self.degradation.currentText(),
                             steps=self.steps.value(), batch=self.batch.value(), val=Path(val) if val else None,
-                            init=init).resolved()
+                            init=init, detector=settings.detector,
+                            detector_model=settings.detector_model).resolved()
 
     def start(self, request: TrainRequest | None = None) -> bool:
         """Start a new run (from the form, or a given request: tests and scripts)."""
@@ -232,6 +234,8 @@ class FineTuneDialog(QDialog):
             event = self.state.feed_line(line)
             if event is None and line.strip():
                 self.log.appendPlainText(line)
+            elif event is not None and event.get("event") == "finished" and "counts" in event:
+                self.log.appendPlainText(self.state.message)  # the preparation's summary
             elif event is not None and event.get("event") in ("start", "checkpoint", "finished", "cancelled",
                                                                 "error", "export"):
                 self.log.appendPlainText(_describe(event))
@@ -256,6 +260,7 @@ class FineTuneDialog(QDialog):
         if phase == "prepare":
             if code == 0 and self.state.status != "error" and self.request is not None:
                 self.log.appendPlainText(f"dataset prepared in {self.request.dataset_dir}")
+                self.state.status = "running"
                 self._launch("train", self.request.train_args("-"))
                 return
             if self.state.status == "cancelled" or status == QProcess.ExitStatus.CrashExit:
@@ -348,7 +353,8 @@ class FineTuneDialog(QDialog):
         self.bar.setRange(0, max(s.total, 1))
         self.bar.setValue(min(s.step, max(s.total, 1)))
         speed = f", {s.images_per_s:.1f} img/s" if s.images_per_s else ""
-        text = {"preparing": "preparing the dataset…", "running": f"step {s.step}/{s.total}{speed}"}.get(
+        prep = f" {s.prepared[0]}/{s.prepared[1]} photos" if s.prepared else ""
+        text = {"preparing": f"preparing the dataset…{prep}", "running": f"step {s.step}/{s.total}{speed}"}.get(
             s.status, s.status)
         if s.message:
             text = s.message if s.status in ("finished", "cancelled", "error") else f"{text} — {s.message}"

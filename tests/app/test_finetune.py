@@ -83,3 +83,25 @@ def test_finetune_runs_cancels_resumes_and_lists_the_new_model(qtbot, make_windo
     assert "fsrnet:fsrnet-ft-test" in w.controller.choices
     assert w.controller.choices["fsrnet:fsrnet-ft-test"].source == "fine-tuned"
     assert w.model_combo.findData("fsrnet:fsrnet-ft-test") >= 0
+
+
+def test_finetune_from_a_photo_folder_prepares_it_first(qtbot, make_window, shared_data, tmp_path):
+    """Uncropped photos: `prepare` (detect, crop, landmarks, split) runs first, then two training steps."""
+    from app.ui.finetune import FineTuneDialog
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for src in sorted((shared_data / "raw_faces").iterdir())[:12]:  # 12 photos: at least one goes to val
+        shutil.copyfile(src, photos / src.name)
+    w = make_window()
+    dlg = FineTuneDialog(w.controller, w)
+    w._finetune = dlg
+    req = TrainRequest(source=photos, prepared=False, model="fsrnet", steps=2, batch=2, run_dir=tmp_path / "run",
+                       export_name="fsrnet-from-photos", threads=1)
+    assert dlg.start(req)
+    qtbot.waitUntil(lambda: dlg.state.prepared is not None, timeout=60_000)
+    qtbot.waitUntil(lambda: not dlg.running() and dlg.phase == "idle", timeout=120_000)
+    log = dlg.log.toPlainText()
+    assert dlg.state.status == "finished", log[-3000:]
+    assert "faces kept" in log and (tmp_path / "run" / "dataset" / "manifest.json").is_file()
+    assert "fsrnet:fsrnet-from-photos" in w.controller.choices

@@ -33,3 +33,23 @@ def read_events(path: Path) -> list[dict]:
 
 def step_losses(events: list[dict]) -> dict[int, float]:
     return {e["step"]: e["losses"]["total"] for e in events if e["event"] == "step"}
+
+
+# Tiny per-model settings for the recipe tests (each trains in a few seconds on one thread).
+TINY = {
+    "sparnet": dict(arch={"min_ch": 8, "max_ch": 16, "res_depth": 1}),
+    "sparnet-light3d": dict(arch={"min_ch": 8, "max_ch": 16}),
+    "sparnethd-lite": dict(arch={"min_ch": 4, "max_ch": 8}, batch=1,
+                           options={"d_width": 4, "num_d": 2, "d_layers": 3}),
+    "selfsr-lite": dict(arch={"widths": [16, 16, 8, 8], "gamma_hidden": 8}, options={"r1_every": 1}),
+    "selfsr-degrader": dict(arch={"width": 8, "blocks": 1}),
+    "fsrgan": dict(arch=dict(TINY_FSRNET)),
+}
+
+
+def tiny_fsrnet_weights(tmp_path: Path) -> Path:
+    """A tiny untrained FSRNet exported like a real one (an --init for FSRGAN / a perceptual fallback)."""
+    from engine import zoo
+
+    model = zoo.build("fsrnet", **TINY_FSRNET)
+    return zoo.save_weights(model, tmp_path / "fsrnet.safetensors", "fsrnet", half=False)

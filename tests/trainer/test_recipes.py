@@ -15,23 +15,7 @@ from trainer.loop import train
 from trainer.recipes import recipes
 from trainer.recipes.selfsr import stage_schedule
 
-from .helpers import TINY_FSRNET, read_events, tiny_config
-
-TINY = {
-    "sparnet": dict(arch={"min_ch": 8, "max_ch": 16, "res_depth": 1}),
-    "sparnet-light3d": dict(arch={"min_ch": 8, "max_ch": 16}),
-    "sparnethd-lite": dict(arch={"min_ch": 4, "max_ch": 8}, batch=1,
-                           options={"d_width": 4, "num_d": 2, "d_layers": 3}),
-    "selfsr-lite": dict(arch={"widths": [16, 16, 8, 8], "gamma_hidden": 8}, options={"r1_every": 1}),
-    "selfsr-degrader": dict(arch={"width": 8, "blocks": 1}),
-    "fsrgan": dict(arch=dict(TINY_FSRNET)),
-}
-
-
-def _tiny_fsrnet_weights(tmp_path: Path) -> Path:
-    model = zoo.build("fsrnet", **TINY_FSRNET)
-    return zoo.save_weights(model, tmp_path / "fsrnet.safetensors", "fsrnet", half=False)
-
+from .helpers import TINY, read_events, tiny_config, tiny_fsrnet_weights
 
 @pytest.mark.parametrize("model", sorted(TINY))
 def test_recipe_trains_two_steps_and_exports(model, faces_csv, val_dir, shared_data, tmp_path):
@@ -40,7 +24,7 @@ def test_recipe_trains_two_steps_and_exports(model, faces_csv, val_dir, shared_d
     if model == "selfsr-degrader":
         options["real_lr"] = str(val_dir / "LR_x8")
     if model == "fsrgan":
-        spec["init"] = str(_tiny_fsrnet_weights(tmp_path))
+        spec["init"] = str(tiny_fsrnet_weights(tmp_path))
     data = faces_csv
     val = dict(val=str(val_dir), val_limit=2, final_val_limit=2)
     if model.startswith("sparnethd"):
@@ -95,7 +79,7 @@ def test_perceptual_vgg_file_and_fallbacks(tmp_path, monkeypatch):
     assert isinstance(loss, perceptual.VGGLoss) and "VGG-16 relu5_3" in logs[-1]
     assert loss(x, y) > 0
     # FSRNet prior features when FSRNet weights exist but no VGG-19 does
-    weights = _tiny_fsrnet_weights(tmp_path)
+    weights = tiny_fsrnet_weights(tmp_path)
     loss = perceptual.build("sparnethd", (-1.0, 1.0), fsrnet_weights=weights, log=logs.append)
     assert isinstance(loss, perceptual.PriorFeatureLoss) and "FSRNet prior" in logs[-1]
     sr = torch.rand(1, 3, 128, 128, requires_grad=True)
@@ -121,3 +105,4 @@ def test_learned_degradation_feeds_the_degrader_output(faces_csv, tmp_path):
     assert batch["input"].shape == clean.shape and (batch["input"].float() - clean).abs().mean() > 0.01
     assert trainer.recipe.facts["degrader"] == str(weights)
     assert np.isfinite(trainer.recipe.train_step(batch, 0)["total"])
+

@@ -42,7 +42,8 @@ def run(args: argparse.Namespace) -> int:
 
     events = Events(args.events)
     opts = PrepareOptions(size=args.size, protocol=args.protocol, aligned=args.aligned, landmarks=args.landmarks,
-                          min_face=args.min_face, max_face=args.max_face, blur_threshold=args.blur_threshold, dup_distance=args.dup_distance,
+                          min_face=args.min_face, max_face=args.max_face, blur_threshold=args.blur_threshold,
+                          dup_distance=args.dup_distance,
                           val_fraction=args.val_fraction, largest_only=args.largest_only, detector=args.detector,
                           detector_model=args.detector_model, min_score=args.min_score)
     bar = None

@@ -31,7 +31,8 @@ class TrainConfig:
     batch: int | None = None
     lr: float | None = None
     optimizer: str | None = None  # "rmsprop" | "adam"
-    scheduler: str | None = None  # recipe default, else constant. "constant" | "poly" (power 0.3 to 0) | "cosine" | "linear_tail" (linear to 0 over the last half)
+    # None: the recipe's, else "constant"; "poly" (power 0.3 to 0), "cosine", "linear_tail" (to 0 over the last half)
+    scheduler: str | None = None
     degradation: str | None = None  # "bicubic8" | "blind" | "learned"
     run_dir: str | None = None  # default experiments/<model>
     resume: bool = False

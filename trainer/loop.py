@@ -22,8 +22,16 @@ from engine import zoo
 from . import dist
 from .checkpoint import CheckpointError, RunFolder, rng_state, set_rng_state
 from .config import ConfigError, TrainConfig, check_values, write_yaml
-from .data import DataError, FaceDataset, StepBatches, ValSet, check_records, load_val, resolve_train_source, \
-    val_from_records
+from .data import (
+    DataError,
+    FaceDataset,
+    StepBatches,
+    ValSet,
+    check_records,
+    load_val,
+    resolve_train_source,
+    val_from_records,
+)
 from .ema import EMA
 from .events import Events, say
 from .precision import Precision

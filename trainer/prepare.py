@@ -16,20 +16,20 @@ already-cropped faces (resized to the size); their landmarks come from ``--landm
 
 Filters (each reported with its count): faces whose crop region in the photo is smaller than ``min_face`` pixels
 (they would be upscaled, not real high-resolution faces), or larger than ``max_face`` when given (to collect real
-low-resolution faces, e.g. ``--size 16 --max-face 32 --blur-threshold 0`` for the SelFSR degrader); blurry faces (variance of the Laplacian of the crop
+low-resolution faces, e.g. ``--size 16 --max-face 32 --blur-threshold 0`` for the SelFSR degrader); blurry faces
+(variance of the Laplacian of the crop
 area-resized to 128 px below ``blur_threshold``; bicubic x4 upscales score ~20, sharp faces 100-500); duplicates
 (64-bit DCT perceptual hash within ``dup_distance`` bits of an earlier kept face).
 """
 from __future__ import annotations
 
-import csv
 import hashlib
 import json
 import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable
 
 import cv2
 import numpy as np

@@ -3,7 +3,6 @@ export through engine.zoo, and clear errors on bad input before any training ste
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys

@@ -17,6 +17,7 @@ from trainer.recipes.selfsr import stage_schedule
 
 from .helpers import TINY, read_events, tiny_config, tiny_fsrnet_weights
 
+
 @pytest.mark.parametrize("model", sorted(TINY))
 def test_recipe_trains_two_steps_and_exports(model, faces_csv, val_dir, shared_data, tmp_path):
     spec = dict(TINY[model])

@@ -16,7 +16,7 @@ from torch import nn
 
 from engine import zoo
 from engine.degrade import learned_uint8, pil_resize
-from engine.metrics import landmark_nrmse, psnr_y, ssim_y
+from engine.metrics import psnr_y, ssim_y
 from engine.models.registry import Variant, to_uint8
 
 from ..config import ConfigError, TrainConfig
@@ -197,7 +197,8 @@ def build_variant(variant: Variant, arch: dict[str, Any]) -> nn.Module:
     fields = {f.name for f in dataclasses.fields(variant.config)} if dataclasses.is_dataclass(variant.config) else set()
     unknown = sorted(set(arch) - fields)
     if unknown:
-        raise ConfigError(f"{variant.name}: unknown arch key(s) {', '.join(unknown)}; known: {', '.join(sorted(fields))}")
+        raise ConfigError(f"{variant.name}: unknown arch key(s) {', '.join(unknown)}; "
+                          f"known: {', '.join(sorted(fields))}")
     return variant.build(**{k: (tuple(v) if isinstance(v, list) else v) for k, v in arch.items()})
 
 
@@ -225,6 +226,12 @@ def lr_lambda(kind: str, total: int) -> Callable[[int], float]:
         half = total / 2
         return lambda t: 1.0 if t < half else max(0.0, (total - t) / half)
     raise ConfigError(f"unknown scheduler {kind!r}")
+
+
+def bce(logits: torch.Tensor, target: float) -> torch.Tensor:
+    """BCE-with-logits against a constant label, in fp32."""
+    logits = logits.float()
+    return torch.nn.functional.binary_cross_entropy_with_logits(logits, torch.full_like(logits, target))
 
 
 def set_requires_grad(module: nn.Module, flag: bool) -> None:

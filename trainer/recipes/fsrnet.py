@@ -18,7 +18,7 @@ from engine.models.fsrnet import heatmap_peaks
 
 from ..data import SampleSpec
 from . import register
-from .base import Recipe, make_optimizer
+from .base import Recipe, bce, make_optimizer
 
 
 @register
@@ -110,7 +110,7 @@ class FSRGANRecipe(FSRNetRecipe):
         with self.precision.autocast():
             fake_logits = d(out.image, x)
             pcp = self.perceptual(out.image, hr)
-        adv = F.binary_cross_entropy_with_logits(fake_logits.float(), torch.ones_like(fake_logits, dtype=torch.float32))
+        adv = bce(fake_logits, 1.0)
         g_total = losses["total"] + self.opt["adv_weight"] * adv + self.opt["perceptual_weight"] * pcp.float()
         self.optimize("g", g_total)
         for p in d.parameters():
@@ -118,9 +118,7 @@ class FSRGANRecipe(FSRNetRecipe):
         with self.precision.autocast():
             real_logits = d(hr, x)
             fake_logits = d(out.image.detach(), x)
-        d_loss = (F.binary_cross_entropy_with_logits(real_logits.float(), torch.ones_like(real_logits, dtype=torch.float32))
-                  + F.binary_cross_entropy_with_logits(fake_logits.float(),
-                                                       torch.zeros_like(fake_logits, dtype=torch.float32)))
+        d_loss = bce(real_logits, 1.0) + bce(fake_logits, 0.0)
         self.optimize("d", d_loss)
         return {"total": float(g_total.detach()), "fsrnet": float(losses["total"].detach()),
                 "fine": float(losses["fine"].detach()), "adv": float(adv.detach()), "perceptual": float(pcp.detach()),

@@ -24,9 +24,16 @@ from engine.models.registry import to_uint8
 from engine.models.selfsr import HRDiscriminator, LRDiscriminator
 
 from ..config import ConfigError
-from ..data import DataError, SampleSpec, ValSet, fit_size, read_rgb, resolve_train_source
+from ..data import (
+    DataError,
+    SampleSpec,
+    ValSet,
+    fit_size,
+    read_rgb,
+    resolve_train_source,
+)
 from . import register
-from .base import Recipe, make_optimizer, set_requires_grad
+from .base import Recipe, bce, make_optimizer, set_requires_grad
 
 
 def stage_schedule(step: int, total: int, start: int, final: int, growth: list[float], fade: float
@@ -217,7 +224,7 @@ class SelFSRDegraderRecipe(Recipe):
             set_requires_grad(d, False)
             fake_logits = d(out.noisy)
             set_requires_grad(d, True)
-        adv = F.binary_cross_entropy_with_logits(fake_logits.float(), torch.ones_like(fake_logits, dtype=torch.float32))
+        adv = bce(fake_logits, 1.0)
         idt = F.l1_loss(out.intermediate.float(), clean)
         flow = out.flow.float()
         tv = (flow[..., :, 1:] - flow[..., :, :-1]).abs().mean() + (flow[..., 1:, :] - flow[..., :-1, :]).abs().mean()
@@ -226,9 +233,7 @@ class SelFSRDegraderRecipe(Recipe):
         with self.precision.autocast():
             real_logits = d(real)
             fake_logits = d(out.noisy.detach())
-        d_loss = (F.binary_cross_entropy_with_logits(real_logits.float(), torch.ones_like(real_logits, dtype=torch.float32))
-                  + F.binary_cross_entropy_with_logits(fake_logits.float(),
-                                                       torch.zeros_like(fake_logits, dtype=torch.float32)))
+        d_loss = bce(real_logits, 1.0) + bce(fake_logits, 0.0)
         self.optimize("d", d_loss)
         losses = {"total": g_loss, "adv": adv, "identity": idt, "tv": tv, "d": d_loss}
         return {k: float(v.detach()) for k, v in losses.items()}

@@ -18,7 +18,11 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from engine.models.sparnet import MultiScaleDiscriminator, add_legacy_spectral_norm, init_official_
+from engine.models.sparnet import (
+    MultiScaleDiscriminator,
+    add_legacy_spectral_norm,
+    init_official_,
+)
 
 from ..data import SampleSpec
 from . import register

@@ -1,11 +1,12 @@
 """Badges for a Compare pane: time, and the fidelity evidence that can be computed for that model's output.
 
 - time: the engine's per-face seconds for the model.
-- landmark error: NRMSE (engine.metrics.landmark_nrmse) between the landmarks the model's prior predicted and the
-  detector's 68 landmarks mapped into the same crop; only models with a landmark prior (FSRNet/FSRGAN) and detectors
-  with 68 points (dlib) make this computable.
-- identity: cosine similarity of face embeddings of input and output, when the engine offers an embedding function
-  (an ArcFace model the user installed); otherwise the badge is left out rather than faked.
+- identity and landmarks: measured in a background job by backend.face_metrics with the engine's independent dlib
+  judge (face-embedding distance to the input crop, same person below 0.6; NRMSE of the 68 points found on the
+  output against the detector's points), for outputs in the coarse 128 crop.
+- prior NRMSE: for models with a landmark prior (FSRNet/FSRGAN), how far the prior's own 68 points are from the
+  detector's, when the detector gives 68 points (dlib).
+Badges that cannot be computed are left out rather than faked.
 """
 from __future__ import annotations
 
@@ -34,32 +35,27 @@ def landmark_error(result: Any, model: str, detection: Any, protocol: str) -> fl
         return None
 
 
-def identity_similarity(result: Any, model: str, protocol: str) -> float | None:
-    """Input/output embedding similarity through the engine's identity model, if the engine has one installed."""
-    try:
-        from engine import identity  # type: ignore[attr-defined]
-    except ImportError:
-        return None
-    crop = result.crops.get(protocol)
-    out = result.outputs.get(model)
-    fn = getattr(identity, "similarity", None)
-    if crop is None or out is None or fn is None:
-        return None
-    try:
-        return float(fn(crop.image, out))
-    except Exception:  # noqa: BLE001 - no model installed, wrong size: no badge
-        return None
-
-
-def badges_for(result: Any, model: str, detection: Any, protocol: str) -> list[str]:
+def badges_for(result: Any, model: str, detection: Any, protocol: str,
+               measured: dict[str, float] | None = None) -> list[str]:
+    """Badge texts for one pane; `measured` is backend.face_metrics' row for the model (computed in a job)."""
     out = []
     secs = result.seconds.get(model)
     if secs is not None:
         out.append(f"time {secs * 1000:.0f} ms" if secs < 1 else f"time {secs:.2f} s")
-    err = landmark_error(result, model, detection, protocol)
-    if err is not None:
-        out.append(f"landmarks NRMSE {err:.3f}")
-    sim = identity_similarity(result, model, protocol)
-    if sim is not None:
-        out.append(f"identity {sim:.2f}")
+    measured = measured or {}
+    if "identity" in measured:
+        out.append(f"identity dist {measured['identity']:.2f}")
+    if "landmarks" in measured:
+        out.append(f"landmarks NRMSE {measured['landmarks']:.3f}")
+    prior = landmark_error(result, model, detection, protocol)
+    if prior is not None:
+        out.append(f"prior NRMSE {prior:.3f}")
     return out
+
+
+BADGE_HELP = ("time: this model's seconds on this face\n"
+              "identity dist: dlib face-embedding distance between the input crop and the output "
+              "(dlib: same person below 0.6; lower is closer)\n"
+              "landmarks NRMSE: dlib's 68 points on the output vs. the detector's points on the input, "
+              "per inter-ocular distance (lower: the geometry was kept)\n"
+              "prior NRMSE: the same for the model's own landmark prior (FSRNet/FSRGAN)")

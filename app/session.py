@@ -22,6 +22,7 @@ class FaceItem:
     include: bool = True
     model: str | None = None  # None: use the session's default model
     result: Any = None  # engine.restore.FaceResult, outputs of every model run so far merged in
+    metrics: dict[str, dict[str, float]] = field(default_factory=dict)  # model -> identity/landmark badges
     busy: bool = False
 
     def has_output(self, model: str) -> bool:

@@ -98,6 +98,9 @@ class ComparePanel(QWidget):
         self.badges.setObjectName("badges")
         self.badges.setStyleSheet("QLabel#badges { color: #ddeeff; background: #335577; padding: 1px 4px; }")
         self.badges.setVisible(False)
+        from ..badges import BADGE_HELP
+
+        self.badges.setToolTip(BADGE_HELP)
         lay.addWidget(self.badges)
         self.pane = ImagePane()
         lay.addWidget(self.pane, 1)

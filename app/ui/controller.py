@@ -32,6 +32,10 @@ def _restore_for_display(**kwargs: Any) -> backend.RestoreOutcome:
     return out
 
 
+def _compare_for_display(index: int, models: Sequence[str], **kwargs: Any) -> backend.RestoreOutcome:
+    return backend.compare_face(index, models, **kwargs)
+
+
 def _export_for_display(*args: Any, **kwargs: Any) -> tuple[Any, list[Path]]:
     outcome, paths = backend.restore_and_export(*args, **kwargs)
     if outcome is not None and outcome.composite is not None:
@@ -211,15 +215,25 @@ class Controller(QObject):
         return f"{what}; {backend.missing_message(first) if first else 'no such model is installed'}"
 
     def compare(self, doc: PhotoDoc, index: int, models: Sequence[str]) -> Job | None:
-        """Run the compare panes' models on one face (only those not run before)."""
+        """Run the compare panes' models on one face (only those not run before) and measure their outputs."""
         runnable = [m for m in models if m in self.choices and self.choices[m].available]
         if doc.image is None or not runnable or not (0 <= index < len(doc.faces)):
             return None
         face = doc.faces[index]
-        if all(face.has_output(m) for m in runnable):
-            self.facesUpdated.emit(doc)
+        if face.busy:
             return None
-        return self._run(doc, f"compare face {index + 1}", {index: runnable}, None)
+        missing = [m for m in runnable if not face.has_output(m)]
+        unmeasured = [m for m in runnable if m not in face.metrics]
+        if not missing and not unmeasured:
+            return None
+        face.busy = True
+        self.photoChanged.emit(doc)
+        job = Job(f"compare face {index + 1}", _compare_for_display, index, unmeasured, file=str(doc.path),
+                  **self._restore_args(doc, {index: missing} if missing else {}, None))
+        job.signals.finished.connect(lambda out, d=doc: self._restored(d, out))
+        job.signals.failed.connect(lambda why, _tb, d=doc: self._failed(d, "Comparison failed", why))
+        job.signals.cancelled.connect(lambda d=doc: self._cancelled(d))
+        return self._start(job)
 
     def _restore_args(self, doc: PhotoDoc, wanted: dict[int, list[str]], compose: dict[int, str] | None,
                       force: bool = False) -> dict[str, Any]:
@@ -284,6 +298,9 @@ class Controller(QObject):
             if i < len(doc.faces) and result is not None:
                 doc.faces[i].result = result
                 doc.faces[i].busy = False
+        for i, per_model in out.metrics.items():
+            if i < len(doc.faces):
+                doc.faces[i].metrics.update(per_model)
         for f in doc.faces:
             f.busy = False
         if out.composite is not None:
@@ -310,6 +327,7 @@ class Controller(QObject):
         self.photoChanged.emit(doc)
 
     def rerun_face(self, doc: PhotoDoc, index: int) -> Job | None:
+        doc.faces[index].metrics.clear()  # the outputs change, so do their measurements
         if not doc.faces[index].include:
             doc.faces[index].include = True
         return self.restore(doc, [index], force=True)

@@ -1,16 +1,23 @@
-"""Background jobs: run a plain function on a QThreadPool and report back through Qt signals.
+"""Background jobs: run plain functions on a worker thread and report back through Qt signals.
 
 The function gets ``progress(done, total, message)`` and ``cancel() -> bool`` keyword arguments, the same callback
 protocol as the engine's ``restore_faces``/``restore_photo``, so engine calls are passed through unchanged. Signals are
 queued to the UI thread, which therefore never waits on a model.
+
+Each JobRunner owns one long-lived worker thread that takes jobs from a queue, rather than a QThreadPool: a pool
+thread gets a fresh Python thread state for every job, and dlib's pybind11 bindings cache the thread state of the
+first job and crash (segfault in take_gil) when a later job on the same OS thread calls back into Python. One thread
+per runner, alive for the runner's lifetime, keeps a single thread state; one job at a time is also what a 2-core
+laptop wants for model work.
 """
 from __future__ import annotations
 
+import queue
 import threading
 import traceback
 from typing import Any, Callable
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+from PySide6.QtCore import QObject, Signal
 
 
 class JobSignals(QObject):
@@ -21,13 +28,11 @@ class JobSignals(QObject):
     done = Signal()  # after any of the three above
 
 
-class Job(QRunnable):
+class Job:
     """One call of ``fn(*args, progress=..., cancel=..., **kwargs)`` off the UI thread."""
 
     def __init__(self, title: str, fn: Callable[..., Any], *args: Any, file: str | None = None,
                  pass_callbacks: bool = True, **kwargs: Any):
-        super().__init__()
-        self.setAutoDelete(False)  # the JobRunner owns it until `done`, so signals outlive run()
         self.title, self.file = title, file
         self.fn, self.args, self.kwargs = fn, args, kwargs
         self.pass_callbacks = pass_callbacks
@@ -47,6 +52,10 @@ class Job(QRunnable):
     def run(self) -> None:  # worker thread
         from engine.restore import Cancelled
 
+        if self._cancel.is_set():  # cancelled while it waited in the queue
+            self.signals.cancelled.emit()
+            self.signals.done.emit()
+            return
         try:
             kwargs = dict(self.kwargs)
             if self.pass_callbacks:
@@ -77,21 +86,43 @@ def describe_error(exc: BaseException) -> str:
 
 
 class JobRunner(QObject):
-    """Starts jobs on a private pool and keeps them alive until they report; tracks what is running."""
+    """Runs jobs one after another on its own worker thread and keeps them until they report."""
 
     changed = Signal()  # a job started or ended (for busy indicators)
 
-    def __init__(self, parent: QObject | None = None, max_threads: int = 1):
+    def __init__(self, parent: QObject | None = None):
         super().__init__(parent)
-        self.pool = QThreadPool(self)
-        # One model job at a time: on a 2-core laptop parallel jobs only fight over the cores and the memory.
-        self.pool.setMaxThreadCount(max_threads)
-        self.active: list[Job] = []
+        self.active: list[Job] = []  # queued or running, in order
+        self._queue: queue.Queue[Job | None] = queue.Queue()
+        self._idle = threading.Condition()
+        self._pending = 0
+        self._thread: threading.Thread | None = None
+
+    def _ensure_thread(self) -> None:
+        if self._thread is None or not self._thread.is_alive():
+            # daemon: a job stuck in a C call cannot keep the process alive after the window closed
+            self._thread = threading.Thread(target=self._loop, name="fsr-studio-worker", daemon=True)
+            self._thread.start()
+
+    def _loop(self) -> None:
+        while True:
+            job = self._queue.get()
+            if job is None:
+                return
+            try:
+                job.run()
+            finally:
+                with self._idle:
+                    self._pending -= 1
+                    self._idle.notify_all()
 
     def start(self, job: Job) -> Job:
         self.active.append(job)
         job.signals.done.connect(lambda j=job: self._forget(j))
-        self.pool.start(job)
+        with self._idle:
+            self._pending += 1
+        self._ensure_thread()
+        self._queue.put(job)
         self.changed.emit()
         return job
 
@@ -108,4 +139,12 @@ class JobRunner(QObject):
         return bool(self.active)
 
     def wait(self, msecs: int = -1) -> bool:
-        return self.pool.waitForDone(msecs)
+        """Block until every queued job has run (its `done` signal may still be queued for the UI thread)."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self._pending == 0, None if msecs < 0 else msecs / 1000)
+
+    def shutdown(self, msecs: int = 5000) -> None:
+        self.cancel_all()
+        if self._thread is not None and self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join(msecs / 1000)

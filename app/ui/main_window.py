@@ -353,6 +353,9 @@ class MainWindow(QMainWindow):
     def _faces_updated(self, doc: PhotoDoc) -> None:
         if doc is self.current:
             self._update_compare()
+            if self.tabs.currentWidget() is self.compare_tab and self.face is not None:
+                # the photo's restore may have finished while the tab waited: run what the panes still lack
+                self.controller.compare(doc, self.face, self.compare_tab.models())
 
     # ----- faces ------------------------------------------------------------------------------------------------------
     def select_face(self, index: int) -> None:
@@ -404,7 +407,7 @@ class MainWindow(QMainWindow):
             c = self.controller.choices.get(m)
             if res is not None and m in res.outputs:
                 panel.pane.set_image(res.outputs[m])
-                panel.set_badges(badges_for(res, m, face.detection, self._crop_of(m)))
+                panel.set_badges(badges_for(res, m, face.detection, self._crop_of(m), face.metrics.get(m)))
             elif c is not None and not c.available:
                 panel.pane.set_image(None, backend.missing_message(c))
                 panel.set_badges([])
@@ -525,8 +528,7 @@ class MainWindow(QMainWindow):
         QDesktopServices.openUrl(QUrl.fromLocalFile(str(path)))
 
     def closeEvent(self, event) -> None:  # noqa: N802
-        self.controller.cancel()
-        self.controller.runner.wait(3000)
+        self.controller.runner.shutdown(3000)
         ft = getattr(self, "_finetune", None)
         if ft is not None:
             ft.shutdown()

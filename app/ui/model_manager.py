@@ -63,7 +63,7 @@ class ModelManager(QDialog):
         self.refresh_button.clicked.connect(self.refresh)
         controller.modelsChanged.connect(self.fill)
         self.params: dict[str, int] = {}
-        # Its own pool: counting parameters builds every network, and must not queue ahead of a restoration.
+        # Its own worker: counting parameters builds every network, and must not queue ahead of a restoration.
         self.runner = JobRunner(self)
         self.fill()
         self._count_parameters()
@@ -139,7 +139,7 @@ class ModelManager(QDialog):
         self._box = box
 
     def done(self, result: int) -> None:
-        self.runner.cancel_all()
+        self.runner.shutdown(0)
         super().done(result)
 
     def _import_failed(self, path: Path, why: str) -> None:

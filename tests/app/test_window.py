@@ -87,7 +87,9 @@ def test_compare_tab_fills_four_panes_with_synchronised_zoom(qtbot, make_window,
     for panel in tab.panels:
         assert "ms" in panel.badges.text() or " s" in panel.badges.text()
     fsrnet_badges = tab.panels[0].badges.text()
-    assert "landmarks NRMSE" in fsrnet_badges  # dlib gives 68 points, FSRNet predicts 68: comparable
+    assert "identity dist" in fsrnet_badges and "landmarks NRMSE" in fsrnet_badges  # dlib judge on the output
+    assert "prior NRMSE" in fsrnet_badges  # FSRNet predicts 68 points, dlib detected 68: comparable
+    assert "identity dist" in tab.panels[3].badges.text() and "prior" not in tab.panels[3].badges.text()
     lead, other = tab.panels[0].pane, tab.panels[3].pane
     lead.set_zoom(lead.zoom() * 3)
     qtbot.wait(10)

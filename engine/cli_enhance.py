@@ -4,12 +4,14 @@
 
 Writes ``<stem>_<suffix or model>.<ext>`` per model (same format as the input unless --ext), optionally
 restored_faces/, cropped_faces/, cmp/ (--save-faces) and priors/ (--save-priors). One bad file is reported and the
-batch goes on; outputs that already exist are skipped (a re-run finishes an interrupted batch); the exit code is 1 if
-anything failed. Inputs are never written over.
+batch goes on; outputs that already exist are skipped (a re-run finishes an interrupted batch, and removes the
+temporary files a killed run left); the exit code is 1 if anything failed. Inputs are never written over. An output
+folder that cannot be written is reported before any work; a full disk stops the batch at the first photo it fails.
 """
 from __future__ import annotations
 
 import argparse
+import errno
 import re
 import sys
 import time
@@ -92,8 +94,50 @@ def output_extension(path: Path, ext: str, fmt: str | None = None) -> str:
     return FORMAT_EXT.get(fmt or "", ".png")
 
 
-def planned_outputs(path: Path, output: Path, suffixes: dict[str, str], ext: str) -> dict[str, Path]:
-    return {label: output / f"{path.stem}_{s}{output_extension(path, ext)}" for label, s in suffixes.items()}
+def planned_outputs(path: Path, output: Path, suffixes: dict[str, str], ext: str,
+                    fmt: str | None = None) -> dict[str, Path]:
+    return {label: output / f"{path.stem}_{s}{output_extension(path, ext, fmt)}" for label, s in suffixes.items()}
+
+
+def sniff_format(path: Path) -> str | None:
+    """The format named by the file's header (a PNG named .jpg is written as .png), None if unknown; no decoding."""
+    import warnings
+
+    from PIL import Image
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with Image.open(path) as img:
+                return img.format
+    except Exception:  # noqa: BLE001 - unreadable files are reported when processed
+        return None
+
+
+DISK_FULL = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
+OUTPUT_SUBFOLDERS = ("", "restored_faces", "cropped_faces", "cmp")
+
+
+def check_output_folder(output: Path) -> None:
+    """Create the output folder and prove a file can be written in it (raises OSError otherwise)."""
+    import os
+    import tempfile
+
+    output.mkdir(parents=True, exist_ok=True)
+    fd, probe = tempfile.mkstemp(prefix=f".write-test.{os.getpid()}.", suffix=".part", dir=output)
+    os.close(fd)
+    os.unlink(probe)
+
+
+def clean_leftovers(output: Path) -> int:
+    """Remove the temporary files of killed runs from the folders this command writes; returns how many."""
+    from .util import remove_stale_parts
+
+    folders = [output / sub for sub in OUTPUT_SUBFOLDERS]
+    priors = output / "priors"
+    if priors.is_dir():
+        folders += [p for p in priors.iterdir() if p.is_dir()]
+    return sum(len(remove_stale_parts(folder)) for folder in folders)
 
 
 # ----- reporting --------------------------------------------------------------------------------------------------
@@ -148,13 +192,21 @@ def run(args: argparse.Namespace) -> int:
     if not inputs:
         print(f"error: no photos (JPEG, PNG, WebP, TIFF, BMP) in {source}", file=sys.stderr)
         return 1
+    try:
+        check_output_folder(output)
+    except OSError as exc:
+        print(f"error: cannot write to the output folder {output}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    if clean_leftovers(output):
+        _say("removed temporary files left by an interrupted run")
     failures: list[tuple[Path, str]] = []
     done = skipped = 0
     started = time.perf_counter()
     bar = tqdm(inputs, unit="photo", disable=None, file=sys.stderr, dynamic_ncols=True)
     for path in bar:
         bar.set_postfix_str(path.name[-30:])
-        targets = planned_outputs(path, output, suffixes, args.ext)
+        fmt = sniff_format(path) if args.ext == "auto" else None
+        targets = planned_outputs(path, output, suffixes, args.ext, fmt)
         if not args.overwrite and all(t.exists() for t in targets.values()):
             skipped += 1
             continue
@@ -167,6 +219,10 @@ def run(args: argparse.Namespace) -> int:
         except Exception as exc:  # noqa: BLE001 - one bad file must not stop the batch
             failures.append((path, describe_error(exc)))
             _say(f"FAILED {describe_error(exc)}")
+            if isinstance(exc, OSError) and exc.errno in DISK_FULL:  # every other photo would fail the same way
+                _say(f"error: the disk holding {output} is full: stopped; free some space and run the same command "
+                     f"again to continue")
+                break
             continue
         done += 1
         _say(f"{path.name}: {n_faces} face(s), {seconds:.1f} s -> "

@@ -3,7 +3,9 @@
 Reading: the EXIF orientation is applied exactly once, here (OpenCV applies it with IMREAD_COLOR but not with
 IMREAD_UNCHANGED, which is how GFPGAN and Real-ESRGAN come to disagree); alpha is split off; 16-bit PNG/TIFF stay
 16-bit (Pillow silently reduces 16-bit RGB to 8 bits, so those pixels are decoded with OpenCV). Every failure is one
-:class:`ImageReadError` naming the file and what is wrong with it.
+:class:`ImageReadError` naming the file and what is wrong with it. The size declared in the header is checked before
+any pixel is decoded (:func:`check_image_size`): a decompression bomb or a photo too large for the memory left is
+refused with :class:`ImageTooLarge` instead of running the machine out of memory.
 
 Writing: the encoder follows the file suffix; the ICC profile and EXIF (orientation reset to 1, since the pixels are
 already upright) are written back with a provenance note; the bytes go through :func:`engine.util.atomic_write`, and
@@ -17,6 +19,7 @@ import io
 import json
 import os
 import struct
+import warnings
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,10 +37,17 @@ ORIENTATION_TAG = 0x0112
 DESCRIPTION_TAG = 0x010E
 SOFTWARE_TAG = 0x0131
 PROVENANCE_KEY = "fsr-studio"
+MAX_MEGAPIXELS = 160  # above every camera photo (100-150 MP medium format), below Pillow's 179 MP bomb limit
+ENV_MAX_MEGAPIXELS = "FSR_STUDIO_MAX_MEGAPIXELS"
+JPEG_OPTIMIZE_MAX_PIXELS = 25_000_000  # Huffman optimisation buffers every coefficient: +2.3 GB at 400 MP
 
 
 class ImageReadError(ValueError):
     """A file that cannot be used as a photo: missing, empty, not an image, truncated or corrupt, unsupported."""
+
+
+class ImageTooLarge(ImageReadError):
+    """A photo too large to process safely: over the pixel limit (decompression bombs) or the memory available."""
 
 
 class ImageWriteError(ValueError):
@@ -147,6 +157,60 @@ def apply_orientation(pixels: np.ndarray, orientation: int) -> np.ndarray:
     return np.ascontiguousarray(ops.get(int(orientation), ops[1])(pixels))
 
 
+# ----- size guards ------------------------------------------------------------------------------------------------
+def max_pixels() -> int:
+    """The pixel limit: MAX_MEGAPIXELS, or $FSR_STUDIO_MAX_MEGAPIXELS (a number of megapixels) when set."""
+    value = os.environ.get(ENV_MAX_MEGAPIXELS, "").strip()
+    try:
+        return int(float(value) * 1_000_000) if value else MAX_MEGAPIXELS * 1_000_000
+    except ValueError:
+        return MAX_MEGAPIXELS * 1_000_000
+
+
+def _gb(n: float) -> str:
+    return f"{n / 2**30:.1f} GB"
+
+
+def check_memory(needed: int, what: str) -> None:
+    """Raise ImageTooLarge when `needed` bytes exceed the memory available now (unknown memory: no check)."""
+    from . import util
+
+    available = util.available_memory()
+    if available is not None and needed > available:
+        raise ImageTooLarge(f"{what} needs about {_gb(needed)} of memory but only {_gb(available)} is available; "
+                            f"downscale the photo (or use a smaller --upscale) and try again")
+
+
+def check_image_size(width: int, height: int, name: str, bytes_per_pixel: int = 8) -> None:
+    """Refuse, from the header alone, images over the pixel limit or whose decoding would not fit in memory.
+
+    bytes_per_pixel: a bound on the decoded size (default: 16-bit RGBA); the decoders hold about two copies.
+    """
+    limit = max_pixels()
+    pixels = int(width) * int(height)
+    if pixels > limit:
+        raise ImageTooLarge(f"{name}: {width} x {height} pixels ({pixels / 1e6:.0f} MP) is above the "
+                            f"{limit / 1e6:.0f} MP limit: too large to open safely (a decompression bomb, or a photo "
+                            f"to downscale first; {ENV_MAX_MEGAPIXELS} raises the limit)")
+    check_memory(2 * pixels * bytes_per_pixel, f"{name}: decoding {width} x {height} pixels")
+
+
+def _bomb_error(name: str, exc: Exception) -> ImageTooLarge:
+    """Pillow's own bomb refusal (over 179 MP) says how many pixels the header declared; keep that, say it plainly."""
+    import re
+
+    found = re.search(r"\((\d+) pixels\)", str(exc))
+    size = f"{int(found.group(1)) / 1e6:.0f} MP declared in its header" if found else "its declared size"
+    return ImageTooLarge(f"{name}: {size} is above the {max_pixels() / 1e6:.0f} MP limit: too large to open safely "
+                         f"(a decompression bomb, or a photo to downscale first)")
+
+
+def _pil_bytes_per_pixel(pil: Any) -> int:
+    """Decoded bytes per pixel: bands x 2 for 16-bit capable formats (OpenCV keeps 16 bits), else bands."""
+    bands = len(pil.getbands()) if pil.mode not in ("P", "PA") else 4
+    return bands * (2 if pil.format in ("PNG", "TIFF") or pil.mode.startswith("I") else 1)
+
+
 # ----- reading ----------------------------------------------------------------------------------------------------
 def read_image(path: str | os.PathLike) -> LoadedImage:
     """Read a photo upright with alpha split off and its metadata; raises ImageReadError with a clear reason."""
@@ -171,7 +235,9 @@ def decode_image(data: bytes, name: str = "<bytes>") -> LoadedImage:
     if len(data) == 0:
         raise ImageReadError(f"{name}: the file is empty (0 bytes)")
     try:
-        pil = Image.open(io.BytesIO(data))
+        with warnings.catch_warnings():  # Pillow warns from 89 MP; check_image_size applies FSR Studio's own limit
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            pil = Image.open(io.BytesIO(data))
     except UnidentifiedImageError:
         if data[:4] in (b"II*\x00", b"MM\x00*"):  # TIFF layouts Pillow does not know (e.g. 16-bit grey + alpha)
             return _decode_tiff_with_tifffile(data, name)
@@ -179,9 +245,10 @@ def decode_image(data: bytes, name: str = "<bytes>") -> LoadedImage:
         kind = "text, not an image" if _looks_like_text(data) else f"not a recognised image format (starts {head!r})"
         raise ImageReadError(f"{name}: {kind}; supported: JPEG, PNG, WebP, TIFF, BMP") from None
     except Image.DecompressionBombError as exc:
-        raise ImageReadError(f"{name}: too large to open safely ({exc})") from None
+        raise _bomb_error(name, exc) from None
     except Exception as exc:  # noqa: BLE001 - any decoder failure is one clear error
         raise ImageReadError(f"{name}: corrupt image header ({type(exc).__name__}: {exc})") from None
+    check_image_size(pil.size[0], pil.size[1], name, _pil_bytes_per_pixel(pil))  # before any pixel is decoded
     metadata = _read_metadata(pil)
     if pil.format in ("PNG", "TIFF"):
         pixels = _decode_with_opencv(data, pil, name)
@@ -201,10 +268,15 @@ def _decode_tiff_with_tifffile(data: bytes, name: str) -> LoadedImage:
     try:
         with tifffile.TiffFile(io.BytesIO(data)) as tif:
             page = tif.pages[0]
+            height, width = int(page.imagelength), int(page.imagewidth)
+            check_image_size(width, height, name, max(1, int(page.samplesperpixel)) * page.dtype.itemsize
+                             if page.dtype is not None else 8)
             pixels = page.asarray()
             tags = page.tags
             icc = tags["InterColorProfile"].value if "InterColorProfile" in tags else None
             orientation = int(tags["Orientation"].value) if "Orientation" in tags else 1
+    except ImageReadError:
+        raise
     except Exception as exc:  # noqa: BLE001
         raise ImageReadError(f"{name}: truncated or corrupt TIFF data ({type(exc).__name__}: {exc})") from None
     if pixels.dtype not in (np.uint8, np.uint16):
@@ -478,7 +550,8 @@ def _encode_pillow(arr: np.ndarray, fmt: str, meta: ImageMetadata, text: str | N
     elif fmt == "JPEG":
         if mode == "LA":
             img = img.convert("L")
-        kwargs.update(quality=quality, subsampling=0 if quality >= 90 else 2, optimize=True)
+        kwargs.update(quality=quality, subsampling=0 if quality >= 90 else 2,
+                      optimize=arr.shape[0] * arr.shape[1] <= JPEG_OPTIMIZE_MAX_PIXELS)
     elif fmt == "WEBP":
         if mode == "LA":
             img = img.convert("RGBA")

@@ -24,6 +24,9 @@ from .faces.detect import Detection
 ModelSpec = "str | tuple[str, Any]"  # a zoo name, or (name, nn.Module) for user/untrained networks
 Progress = Callable[[int, int, str], None]
 Cancel = Callable[[], bool]
+# Larger photos are searched for faces on a downscaled copy: dlib's HOG pyramid of a 100 MP photo takes 1.2 GB and
+# ~30 s here, and faces in photos that large are large (still >= 130 px after the downscale to find them).
+DETECT_MAX_PIXELS = 36_000_000
 
 
 class Cancelled(RuntimeError):
@@ -190,6 +193,56 @@ def size_note(source_px: float, lr_size: int, label: str) -> tuple[bool, str | N
     return True, None
 
 
+def check_output_memory(pixels: np.ndarray, alpha: np.ndarray | None, scale: float, n_models: int,
+                        name: str) -> None:
+    """Refuse before any work when the restored photos cannot fit in the memory available now (ImageTooLarge).
+
+    Each model's composite is held until written; the Lanczos upscale and the encoder (Pillow keeps 4 bytes per
+    pixel) add about two more output-sized buffers.
+    """
+    from .faces.paste import output_size
+    from .io import check_memory
+
+    out_h, out_w = output_size(pixels.shape, scale)
+    channels = (pixels.shape[2] if pixels.ndim == 3 else 1) + (alpha is not None)
+    canvas = out_h * out_w * max(channels, 4 if pixels.dtype == np.uint8 else channels) * pixels.dtype.itemsize
+    check_memory(canvas * (n_models + 2), f"{name}: restoring to {out_w} x {out_h} pixels (x{scale:g})")
+
+
+def _scaled_detection(det: Detection, fx: float, fy: float) -> Detection:
+    """A detection made on a resized copy, in the full photo's pixels (boxes by their edges, points by centres)."""
+    import dataclasses
+
+    def points(p: np.ndarray | None) -> np.ndarray | None:
+        if p is None:
+            return None
+        return ((np.asarray(p, np.float32) + 0.5) * np.array([fx, fy], np.float32) - 0.5).astype(np.float32)
+
+    x0, y0, x1, y1 = det.box
+    return dataclasses.replace(det, box=(x0 * fx, y0 * fy, x1 * fx, y1 * fy), landmarks5=points(det.landmarks5),
+                               landmarks68=points(det.landmarks68))
+
+
+def detect_in_photo(rgb: np.ndarray, detector: str = "dlib", detector_model: str | Path | None = None,
+                    max_pixels: int = DETECT_MAX_PIXELS) -> tuple[list[Detection], str | None]:
+    """detect_faces, on a copy downscaled to `max_pixels` when the photo is larger; returns (faces, note or None)."""
+    import cv2
+
+    from .faces.detect import detect_faces
+
+    h, w = rgb.shape[:2]
+    if h * w <= max_pixels:
+        return detect_faces(rgb, detector, detector_model), None
+    factor = float(np.sqrt(h * w / max_pixels))
+    size = (max(1, int(round(w / factor))), max(1, int(round(h / factor))))
+    small = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+    faces = detect_faces(small, detector, detector_model)
+    fx, fy = w / size[0], h / size[1]
+    note = (f"faces searched on a {size[0]} x {size[1]} copy of the {w} x {h} photo (memory and time); "
+            f"faces under about {int(80 * factor)} px may be missed")
+    return [_scaled_detection(d, fx, fy) for d in faces], note
+
+
 def _aligned_detection(shape: tuple[int, ...]) -> Detection:
     from .faces.align import FFHQ_TEMPLATE_512
 
@@ -344,7 +397,7 @@ def restore_photo(source: str | Path | np.ndarray, models: Sequence[Any] = ("fsr
     engine.faces.detect.DetectorModelMissing for a missing optional detector model, Cancelled when cancel() is True.
     A photo without faces is not an error: the result is the upscaled photo with a note.
     """
-    from .faces.detect import center_face, detect_faces
+    from .faces.detect import center_face
     from .io import ImageMetadata, is_gray_content, read_image, split_alpha, to_rgb8
 
     if not 0.0 < float(scale) <= 16:
@@ -365,6 +418,7 @@ def restore_photo(source: str | Path | np.ndarray, models: Sequence[Any] = ("fsr
     timings["read"], tick = time.perf_counter() - tick, time.perf_counter()
     loaded = load_models(models, device)
     timings["load_models"], tick = time.perf_counter() - tick, time.perf_counter()
+    check_output_memory(pixels, alpha, float(scale), len(loaded), source_name or "the photo")
     rgb = to_rgb8(pixels)
     notes: list[str] = []
     steps = _Steps(1, progress, cancel)
@@ -372,7 +426,9 @@ def restore_photo(source: str | Path | np.ndarray, models: Sequence[Any] = ("fsr
     if aligned:
         detections = [_aligned_detection(rgb.shape)]
     else:
-        detections = detect_faces(rgb, detector, detector_model)
+        detections, detect_note = detect_in_photo(rgb, detector, detector_model)
+        if detect_note:
+            notes.append(detect_note)
         if only_center_face and detections:
             detections = [center_face(detections, rgb.shape)]
     if not detections:

@@ -171,6 +171,10 @@ def _gb(n: float) -> str:
     return f"{n / 2**30:.1f} GB"
 
 
+def _mp(pixels: float) -> str:
+    return f"{pixels / 1e6:.0f} MP" if pixels >= 10e6 else f"{pixels / 1e6:.1f} MP"
+
+
 def check_memory(needed: int, what: str) -> None:
     """Raise ImageTooLarge when `needed` bytes exceed the memory available now (unknown memory: no check)."""
     from . import util
@@ -189,9 +193,9 @@ def check_image_size(width: int, height: int, name: str, bytes_per_pixel: int = 
     limit = max_pixels()
     pixels = int(width) * int(height)
     if pixels > limit:
-        raise ImageTooLarge(f"{name}: {width} x {height} pixels ({pixels / 1e6:.0f} MP) is above the "
-                            f"{limit / 1e6:.0f} MP limit: too large to open safely (a decompression bomb, or a photo "
-                            f"to downscale first; {ENV_MAX_MEGAPIXELS} raises the limit)")
+        raise ImageTooLarge(f"{name}: {width} x {height} pixels ({_mp(pixels)}) is above the {_mp(limit)} limit: "
+                            f"too large to open safely (a decompression bomb, or a photo to downscale first; "
+                            f"{ENV_MAX_MEGAPIXELS} raises the limit)")
     check_memory(2 * pixels * bytes_per_pixel, f"{name}: decoding {width} x {height} pixels")
 
 
@@ -199,9 +203,12 @@ def _bomb_error(name: str, exc: Exception) -> ImageTooLarge:
     """Pillow's own bomb refusal (over 179 MP) says how many pixels the header declared; keep that, say it plainly."""
     import re
 
+    from PIL import Image
+
     found = re.search(r"\((\d+) pixels\)", str(exc))
-    size = f"{int(found.group(1)) / 1e6:.0f} MP declared in its header" if found else "its declared size"
-    return ImageTooLarge(f"{name}: {size} is above the {max_pixels() / 1e6:.0f} MP limit: too large to open safely "
+    size = f"{_mp(int(found.group(1)))} declared in its header" if found else "its declared size"
+    limit = min(max_pixels(), 2 * (Image.MAX_IMAGE_PIXELS or max_pixels()))
+    return ImageTooLarge(f"{name}: {size} is above the {_mp(limit)} limit: too large to open safely "
                          f"(a decompression bomb, or a photo to downscale first)")
 
 
@@ -254,7 +261,7 @@ def decode_image(data: bytes, name: str = "<bytes>") -> LoadedImage:
         pixels = _decode_with_opencv(data, pil, name)
     else:
         pixels = _decode_with_pillow(pil, name)
-    pixels, alpha = split_alpha(pixels)
+    pixels, alpha = split_alpha(_checked_layout(pixels, name))
     metadata.bit_depth = 16 if pixels.dtype == np.uint16 else 8
     if metadata.orientation != 1:
         pixels = apply_orientation(pixels, metadata.orientation)
@@ -272,6 +279,8 @@ def _decode_tiff_with_tifffile(data: bytes, name: str) -> LoadedImage:
             check_image_size(width, height, name, max(1, int(page.samplesperpixel)) * page.dtype.itemsize
                              if page.dtype is not None else 8)
             pixels = page.asarray()
+            if pixels.ndim == 3 and page.axes.startswith("S"):  # planar (one plane per sample) -> HxWxS
+                pixels = np.moveaxis(pixels, 0, -1)
             tags = page.tags
             icc = tags["InterColorProfile"].value if "InterColorProfile" in tags else None
             orientation = int(tags["Orientation"].value) if "Orientation" in tags else 1
@@ -283,12 +292,21 @@ def _decode_tiff_with_tifffile(data: bytes, name: str) -> LoadedImage:
         raise ImageReadError(f"{name}: unsupported sample type {pixels.dtype} (8- or 16-bit images only)")
     meta = ImageMetadata(format="TIFF", icc_profile=bytes(icc) if icc else None,
                          orientation=orientation if orientation in range(1, 9) else 1)
-    pixels, alpha = split_alpha(np.ascontiguousarray(pixels))
+    pixels, alpha = split_alpha(_checked_layout(np.ascontiguousarray(pixels), name))
     meta.bit_depth = 16 if pixels.dtype == np.uint16 else 8
     if meta.orientation != 1:
         pixels = apply_orientation(pixels, meta.orientation)
         alpha = None if alpha is None else apply_orientation(alpha, meta.orientation)
     return LoadedImage(pixels=pixels, alpha=alpha, metadata=meta)
+
+
+def _checked_layout(pixels: np.ndarray, name: str) -> np.ndarray:
+    """Decoders can hand back odd arrays for damaged files (empty, 1-D, 5 samples): refuse them here, clearly."""
+    ok = pixels.ndim == 2 or (pixels.ndim == 3 and pixels.shape[2] in (1, 2, 3, 4))
+    if not ok or min(pixels.shape[:2], default=0) == 0:
+        raise ImageReadError(f"{name}: corrupt or unsupported image layout (decoded shape {tuple(pixels.shape)}; "
+                             f"expected grey, grey+alpha, RGB or RGBA)")
+    return pixels
 
 
 def _looks_like_text(data: bytes) -> bool:

@@ -224,13 +224,17 @@ def _scaled_detection(det: Detection, fx: float, fy: float) -> Detection:
 
 
 def detect_in_photo(rgb: np.ndarray, detector: str = "dlib", detector_model: str | Path | None = None,
-                    max_pixels: int = DETECT_MAX_PIXELS) -> tuple[list[Detection], str | None]:
-    """detect_faces, on a copy downscaled to `max_pixels` when the photo is larger; returns (faces, note or None)."""
+                    max_pixels: int | None = None) -> tuple[list[Detection], str | None]:
+    """detect_faces, on a copy downscaled to `max_pixels` (DETECT_MAX_PIXELS) when the photo is larger.
+
+    Returns (faces in the photo's pixels, a note for the user or None).
+    """
     import cv2
 
     from .faces.detect import detect_faces
 
     h, w = rgb.shape[:2]
+    max_pixels = DETECT_MAX_PIXELS if max_pixels is None else max_pixels
     if h * w <= max_pixels:
         return detect_faces(rgb, detector, detector_model), None
     factor = float(np.sqrt(h * w / max_pixels))

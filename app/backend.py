@@ -400,7 +400,7 @@ def describe_models(*, progress: Progress | None = None, cancel: Cancel | None =
     return out
 
 
-# ----- export ----------------------------------------------------------------------------------------------------------
+# ----- export ---------------------------------------------------------------------------------------------------------
 @dataclass
 class ExportOptions:
     folder: Path

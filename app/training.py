@@ -56,6 +56,7 @@ class TrainRequest:
     degradation: str = "bicubic8"
     steps: int = 1000
     batch: int = 8
+    lr: float | None = None  # None: the recipe's default (meant for training from scratch)
     run_dir: Path | None = None
     val: Path | None = None
     init: Path | None = None  # weights to fine-tune from (None: from scratch)
@@ -96,6 +97,8 @@ class TrainRequest:
                 "--steps", str(self.steps), "--batch", str(self.batch), "--degradation", self.degradation,
                 "--events", str(events), "--log-every", str(self.log_every), "--export", "user",
                 "--export-name", self.export_name]
+        if self.lr:
+            args += ["--lr", f"{self.lr:g}"]
         if self.val is not None:
             args += ["--val", str(self.val)]
         if self.val_every:

@@ -35,9 +35,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--platform", default=os.environ.get("QT_QPA_PLATFORM", "offscreen"),
                    help="Qt platform: offscreen (default) or xcb (under Xvfb)")
     p.add_argument("--xvfb", action="store_true",
-                   help="run under Xvfb with the xcb platform (re-runs itself through xvfb-run when there is no DISPLAY)")
+                   help="run under Xvfb with the xcb platform (re-runs itself with xvfb-run when there is no DISPLAY)")
     p.add_argument("--demo-weights", action="store_true",
                    help="install untrained weights of each family into a temporary models folder")
+    p.add_argument("--weights", action="append", default=[], metavar="VARIANT=FILE",
+                   help="use this checkpoint for a variant (imported into a temporary models folder), repeatable")
+    p.add_argument("--note", default="", help="text for the window title, e.g. which weights are shown")
     p.add_argument("--finetune-steps", type=int, default=12,
                    help="steps of the real training run shown in the fine-tune screenshot (0: skip it)")
     return p.parse_args(argv)
@@ -113,8 +116,17 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["QT_QPA_PLATFORM"] = args.platform
     work = Path(tempfile.mkdtemp(prefix="fsr-shots-"))
     os.environ.setdefault("FSR_STUDIO_CONFIG", str(work / "config"))  # never touch the user's settings
-    if args.demo_weights:
+    if args.demo_weights or args.weights:
         os.environ["FSR_STUDIO_MODELS"] = str(work / "models")
+        from app.backend import import_checkpoint
+
+        for item in args.weights:
+            variant, _, file = item.partition("=")
+            report = import_checkpoint(file, variant)
+            if not report.ok:
+                print(report.text(), file=sys.stderr)
+                return 2
+    if args.demo_weights:
         install_demo_weights()
     photo = work / args.photo.name
     shutil.copyfile(args.photo, photo)  # exports and sidecars stay out of the shared data folder
@@ -126,8 +138,12 @@ def main(argv: list[str] | None = None) -> int:
     w, h = (int(v) for v in args.size.lower().split("x"))
     window = create_window([], AppSettings(scale=2.0))
     window.resize(w, h)
-    if args.demo_weights:
-        window.setWindowTitle("FSR Studio — untrained demo weights (screenshots only)")
+    note = args.note or ("untrained demo weights (screenshots only)" if args.demo_weights else "")
+    if note:
+        from PySide6.QtWidgets import QLabel
+
+        window.setWindowTitle(f"FSR Studio — {note}")
+        window.statusBar().addPermanentWidget(QLabel(f"<i>{note}</i>"))  # grabs have no title bar
     window.show()
     window.open_paths([photo])
     wait_until(lambda: not window.controller.runner.busy())
@@ -199,7 +215,13 @@ def main(argv: list[str] | None = None) -> int:
         ft.steps.setValue(args.finetune_steps)
         ft.batch.setValue(2)
         ft.show()
-        ft.start(TrainRequest(source=ds, model="fsrnet", steps=args.finetune_steps, batch=2, val=val,
+        from engine import zoo
+
+        init = zoo.find_weights("fsrnet")  # fine-tune what is installed (the checkbox says so)
+        ft.init.setChecked(init is not None)
+        lr = 2e-5 if init is not None else None  # fine-tuning: a fraction of the from-scratch rate
+        ft.lr.setText(f"{lr:g}" if lr else "")
+        ft.start(TrainRequest(source=ds, model="fsrnet", steps=args.finetune_steps, batch=2, val=val, init=init, lr=lr,
                               val_every=max(1, args.finetune_steps // 3), run_dir=work / "run",
                               export_name="fsrnet-ft-screenshot"))
         wait_until(lambda: not ft.running(), timeout_s=1200)

@@ -25,11 +25,11 @@ def crop_thumbnail(rgb: np.ndarray, box: Sequence[float], margin: float = 0.25) 
     x0, y0, x1, y1 = (float(v) for v in box)
     side = max(x1 - x0, y1 - y0) * (1 + 2 * margin)
     cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
-    l, t = int(max(0, round(cx - side / 2))), int(max(0, round(cy - side / 2)))
-    r, b = int(min(w, round(cx + side / 2))), int(min(h, round(cy + side / 2)))
-    if r <= l or b <= t:
+    left, top = int(max(0, round(cx - side / 2))), int(max(0, round(cy - side / 2)))
+    right, bottom = int(min(w, round(cx + side / 2))), int(min(h, round(cy + side / 2)))
+    if right <= left or bottom <= top:
         return np.zeros((4, 4, 3), np.uint8)
-    return np.ascontiguousarray(rgb[t:b, l:r])
+    return np.ascontiguousarray(rgb[top:bottom, left:right])
 
 
 class FaceCard(QFrame):

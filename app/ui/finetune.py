@@ -10,8 +10,8 @@ from pathlib import Path
 import pyqtgraph as pg
 from PySide6.QtCore import QProcess, QProcessEnvironment, Qt, QTimer
 from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QComboBox, QDialog, QFormLayout, QHBoxLayout, QLabel,
-                               QPlainTextEdit, QProgressBar, QPushButton, QRadioButton, QSpinBox, QSplitter,
-                               QVBoxLayout, QWidget)
+                               QLineEdit, QPlainTextEdit, QProgressBar, QPushButton, QRadioButton, QSpinBox,
+                               QSplitter, QVBoxLayout, QWidget)
 
 from ..training import DEGRADATIONS, RunState, TrainRequest, format_eta, trainable_models, trainer_command
 from .settings_dialog import PathField
@@ -86,6 +86,13 @@ class FineTuneDialog(QDialog):
         nums.addWidget(self.steps)
         nums.addWidget(QLabel("batch"))
         nums.addWidget(self.batch)
+        self.lr = QLineEdit()
+        self.lr.setPlaceholderText("recipe default")
+        self.lr.setToolTip("learning rate; the recipes' defaults are for training from scratch, fine-tuning "
+                           "usually wants 5-20x less (e.g. 2e-5)")
+        self.lr.setMaximumWidth(130)
+        nums.addWidget(QLabel("learning rate"))
+        nums.addWidget(self.lr)
         nums.addStretch(1)
         form.addRow("Length", nums)
         lay.addLayout(form)
@@ -149,7 +156,12 @@ class FineTuneDialog(QDialog):
             init = zoo.find_weights(model)
         val = self.val.text()
         settings = self.controller.settings
-        return TrainRequest(source=Path(self.source.text()).expanduser(), model=model,
+        try:
+            lr = float(self.lr.text()) if self.lr.text().strip() else None
+        except ValueError:
+            lr = None
+            self.log.appendPlainText(f"ignored learning rate {self.lr.text()!r}: not a number")
+        return TrainRequest(lr=lr, source=Path(self.source.text()).expanduser(), model=model,
                             prepared=self.from_dataset.isChecked(), degradation=self.degradation.currentText(),
                             steps=self.steps.value(), batch=self.batch.value(), val=Path(val) if val else None,
                             init=init, detector=settings.detector,
@@ -365,7 +377,7 @@ class FineTuneDialog(QDialog):
 
 def _describe(event: dict) -> str:
     kind = event.get("event")
-    rest = {k: v for k, v in event.items() if k not in ("event", "time", "traceback")}
+    rest = {k: v for k, v in event.items() if k not in ("event", "time", "traceback", "config")}
     return f"[{kind}] " + ", ".join(f"{k}={v}" for k, v in rest.items())
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, QUrl
 from PySide6.QtGui import QDesktopServices
-from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFileDialog, QHBoxLayout, QHeaderView, QInputDialog,
+from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFileDialog, QHBoxLayout, QInputDialog,
                                QLabel, QMessageBox, QPlainTextEdit, QPushButton, QTableWidget, QTableWidgetItem,
                                QVBoxLayout, QWidget)
 
@@ -22,7 +22,7 @@ class ModelManager(QDialog):
         super().__init__(parent)
         self.controller = controller
         self.setWindowTitle("Model manager")
-        self.resize(1100, 480)
+        self.resize(1150, 560)
         lay = QVBoxLayout(self)
         from engine import zoo
 
@@ -35,15 +35,15 @@ class ModelManager(QDialog):
         lay.addWidget(info)
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(COLUMNS)
-        self.table.horizontalHeader().setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
-        self.table.setWordWrap(True)
+        self.table.setWordWrap(False)
         lay.addWidget(self.table, 1)
         self.report = QPlainTextEdit()
         self.report.setReadOnly(True)
         self.report.setPlaceholderText("Import reports appear here.")
-        self.report.setMaximumHeight(140)
+        self.report.setMaximumHeight(90)
         lay.addWidget(self.report)
         row = QHBoxLayout()
         self.import_button = QPushButton("Import checkpoint…")
@@ -85,7 +85,9 @@ class ModelManager(QDialog):
                     item.setForeground(Qt.GlobalColor.darkRed)
                 self.table.setItem(r, col, item)
         self.table.resizeColumnsToContents()
-        self.table.horizontalHeader().setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
+        self.table.setColumnWidth(3, min(self.table.columnWidth(3), 430))  # full path/message in the tooltip
+        self.table.setColumnWidth(5, min(self.table.columnWidth(5), 260))
+        self.table.horizontalHeader().setStretchLastSection(True)
 
     def _count_parameters(self) -> None:
         job = Job("count parameters", backend.describe_models)

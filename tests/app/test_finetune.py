@@ -1,4 +1,4 @@
-"""Fine-tune dialog: the real trainer as a subprocess, live events, cancel with a checkpoint, resume, new model listed."""
+"""Fine-tune dialog: the real trainer as a subprocess, live events, cancel keeps a checkpoint, resume, new model."""
 from __future__ import annotations
 
 import shutil
@@ -46,6 +46,9 @@ def test_train_args_resume_and_prepare(tmp_path):
     args = req.train_args("-", resume=True)
     assert args[:3] == ["train", "-m", "fsrnet"] and "--resume" in args and "--events" in args
     assert args[args.index("--export") + 1] == "user" and req.prepare_args() is None
+    assert "--lr" not in args
+    tuned = TrainRequest(source=tmp_path, lr=2e-5, init=tmp_path / "w.safetensors", run_dir=tmp_path / "r").resolved()
+    assert tuned.train_args()[tuned.train_args().index("--lr") + 1] == "2e-05" and "--init" in tuned.train_args()
     photos = TrainRequest(source=tmp_path, prepared=False, run_dir=tmp_path / "run").resolved()
     assert photos.prepare_args()[:2] == ["prepare", str(tmp_path)]
     assert photos.train_args()[photos.train_args().index("--data") + 1] == str(tmp_path / "run" / "dataset")

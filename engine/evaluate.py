@@ -98,15 +98,18 @@ class FaceJudge:
         return np.asarray(self.encoder.compute_face_descriptor(image, shape))
 
 
-def score_outputs(outputs: Sequence[np.ndarray], data: EvalSet, judge: FaceJudge | None) -> dict[str, float]:
+def score_outputs(outputs: Sequence[np.ndarray], data: EvalSet, judge: FaceJudge | None,
+                  hr_embeddings: Sequence[np.ndarray] | None = None) -> dict[str, float]:
+    """PSNR/SSIM-Y, and with a judge the landmark NRMSE and identity similarity (HR embeddings computed once)."""
     row = {"psnr_y": float(np.mean([metrics.psnr_y(o, h) for o, h in zip(outputs, data.hr)])),
            "ssim_y": float(np.mean([metrics.ssim_y(o, h) for o, h in zip(outputs, data.hr)]))}
     if judge is not None:
         if data.landmarks is not None:
             pred = np.stack([judge.landmarks(o) for o in outputs])
             row["nrmse"] = metrics.landmark_nrmse(pred, data.landmarks)
-        row["identity"] = float(np.mean([metrics.cosine_similarity(judge.embedding(o), judge.embedding(h))
-                                         for o, h in zip(outputs, data.hr)]))
+        hr_embeddings = hr_embeddings if hr_embeddings is not None else [judge.embedding(h) for h in data.hr]
+        row["identity"] = float(np.mean([metrics.cosine_similarity(judge.embedding(o), e)
+                                         for o, e in zip(outputs, hr_embeddings)]))
     return row
 
 
@@ -129,16 +132,18 @@ def evaluate(models: Sequence[str | tuple[str, Any]], data: EvalSet, *, tta: boo
              log: Callable[[str], None] = lambda s: None) -> dict[str, Any]:
     """Metrics per model (plus the bicubic baseline), in the JSON schema of `fsr-studio eval`."""
     judge_obj = FaceJudge() if judge else None
+    hr_embeddings = [judge_obj.embedding(h) for h in data.hr] if judge_obj else None
     size = data.hr[0].shape[0]
     results: dict[str, Any] = {}
     bicubic = [pil_resize(lr, size) for lr in data.lr]
-    results["bicubic"] = {**score_outputs(bicubic, data, judge_obj), "sec_per_face": 0.0}
+    results["bicubic"] = {**score_outputs(bicubic, data, judge_obj, hr_embeddings), "sec_per_face": 0.0}
     log(f"bicubic: {results['bicubic']}")
     for spec in models:
         name, model = spec if isinstance(spec, tuple) else (spec, zoo.load_runtime(spec, runtime, device=device))
         label = name + ("+tta" if tta else "")
         inf = infer_faces(name, model, data.lr, tta=tta, mode=mode, device=device)
-        row = {**score_outputs(list(inf.images), data, judge_obj), "sec_per_face": inf.seconds / len(data.lr),
+        row = {**score_outputs(list(inf.images), data, judge_obj, hr_embeddings),
+               "sec_per_face": inf.seconds / len(data.lr),
                "mode": inf.mode}
         prior = prior_nrmse(inf.maps, data, name)
         if prior is not None:

@@ -80,7 +80,8 @@ def resolve_train_source(data: str | Path) -> tuple[list[FaceRecord], Path | Non
     if (data / "manifest.json").is_file() and (data / "train").is_dir():
         val = data / "val"
         records, _ = resolve_train_source(data / "train")
-        return records, (val if val.is_dir() else None)
+        has_val = (val / "HR").is_dir() and any((val / "HR").iterdir())
+        return records, (val if has_val else None)  # a tiny dataset may hold out nothing: train without validation
     if (data / LANDMARK_CSV).is_file():
         return read_landmark_csv(data / LANDMARK_CSV, data), None
     if (data / "HR").is_dir():  # a val-style folder used for training

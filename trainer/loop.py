@@ -38,6 +38,7 @@ from .precision import Precision
 from .recipes import Recipe, for_model
 from .recipes.base import lr_lambda
 
+FINE_TUNE_LR_FACTOR = 0.1
 BAD_INPUT = (DataError, ConfigError, CheckpointError, zoo.CheckpointError, zoo.WeightsNotFound, KeyError)
 
 
@@ -45,6 +46,10 @@ def resolve_config(cfg: TrainConfig) -> TrainConfig:
     """Fill what neither the file nor the command line set from the recipe, and validate everything."""
     recipe = for_model(cfg.model)
     filled = {k: v for k, v in recipe.defaults.items() if getattr(cfg, k) is None}
+    if cfg.init and cfg.lr is None and "lr" in filled:
+        # Fine-tuning from trained weights with the from-scratch rate and a fresh optimiser state wrecks them in a
+        # few steps (measured: FSRNet val PSNR 24 -> 9 dB at 2.5e-4, held at 2.5e-5); start ten times lower.
+        filled["lr"] = filled["lr"] * FINE_TUNE_LR_FACTOR
     cfg = dataclasses.replace(cfg, **filled)
     if cfg.degradation is None:
         cfg.degradation = "bicubic8"

@@ -1,0 +1,26 @@
+"""Defaults that protect users: gentler learning rate when fine-tuning, no validation when a dataset holds none out."""
+from pathlib import Path
+
+import pytest
+
+from trainer.config import TrainConfig
+from trainer.data import resolve_train_source
+from trainer.loop import FINE_TUNE_LR_FACTOR, resolve_config
+
+
+def test_fine_tuning_starts_from_a_lower_learning_rate(tmp_path):
+    scratch = resolve_config(TrainConfig(model="fsrnet", data=str(tmp_path)))
+    tuned = resolve_config(TrainConfig(model="fsrnet", data=str(tmp_path), init=str(tmp_path / "w.safetensors")))
+    explicit = resolve_config(TrainConfig(model="fsrnet", data=str(tmp_path), init="w.safetensors", lr=1e-3))
+    assert tuned.lr == pytest.approx(scratch.lr * FINE_TUNE_LR_FACTOR)
+    assert explicit.lr == 1e-3  # an explicit choice always wins
+
+
+def test_prepared_dataset_with_empty_val_trains_without_validation(tmp_path):
+    (tmp_path / "manifest.json").write_text("{}")
+    train = tmp_path / "train"
+    train.mkdir()
+    (train / "a.png").write_bytes(b"")  # listed, not read, by resolve_train_source
+    (tmp_path / "val" / "HR").mkdir(parents=True)
+    _, val = resolve_train_source(Path(tmp_path))
+    assert val is None

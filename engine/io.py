@@ -283,15 +283,14 @@ def _decode_tiff_with_tifffile(data: bytes, name: str) -> LoadedImage:
                 pixels = np.moveaxis(pixels, 0, -1)
             tags = page.tags
             icc = tags["InterColorProfile"].value if "InterColorProfile" in tags else None
-            orientation = int(tags["Orientation"].value) if "Orientation" in tags else 1
+            orientation = orientation_value(tags["Orientation"].value) if "Orientation" in tags else 1
     except ImageReadError:
         raise
     except Exception as exc:  # noqa: BLE001
         raise ImageReadError(f"{name}: truncated or corrupt TIFF data ({type(exc).__name__}: {exc})") from None
     if pixels.dtype not in (np.uint8, np.uint16):
         raise ImageReadError(f"{name}: unsupported sample type {pixels.dtype} (8- or 16-bit images only)")
-    meta = ImageMetadata(format="TIFF", icc_profile=bytes(icc) if icc else None,
-                         orientation=orientation if orientation in range(1, 9) else 1)
+    meta = ImageMetadata(format="TIFF", icc_profile=bytes(icc) if icc else None, orientation=orientation)
     pixels, alpha = split_alpha(_checked_layout(np.ascontiguousarray(pixels), name))
     meta.bit_depth = 16 if pixels.dtype == np.uint16 else 8
     if meta.orientation != 1:
@@ -307,6 +306,17 @@ def _checked_layout(pixels: np.ndarray, name: str) -> np.ndarray:
         raise ImageReadError(f"{name}: corrupt or unsupported image layout (decoded shape {tuple(pixels.shape)}; "
                              f"expected grey, grey+alpha, RGB or RGBA)")
     return pixels
+
+
+def orientation_value(value: Any) -> int:
+    """An EXIF orientation as 1-8, whatever a damaged tag holds (bytes, tuples, text, out of range): 1 if unusable."""
+    if isinstance(value, (bytes, tuple, list)):
+        value = value[0] if len(value) else 1
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        return 1
+    return number if 1 <= number <= 8 else 1
 
 
 def _looks_like_text(data: bytes) -> bool:
@@ -334,9 +344,7 @@ def _read_metadata(pil: Any) -> ImageMetadata:
         exif = pil.getexif()
     except Exception:  # noqa: BLE001 - a broken EXIF block must not make the photo unreadable
         exif = Image.Exif()
-    meta.orientation = int(exif.get(ORIENTATION_TAG, 1) or 1)
-    if meta.orientation not in range(1, 9):
-        meta.orientation = 1
+    meta.orientation = orientation_value(exif.get(ORIENTATION_TAG, 1))
     raw = pil.info.get("exif")
     if raw or len(exif):
         try:
@@ -401,10 +409,26 @@ def _decode_with_pillow(pil: Any, name: str) -> np.ndarray:
     raise ImageReadError(f"{name}: unsupported pixel mode {mode!r}")
 
 
+def _check_png_chunks(data: bytes, name: str) -> None:
+    """Every chunk must fit in the file: OpenCV allocates a chunk's declared length before reading it, so a 44-byte
+    PNG declaring a 2 GB IDAT took 4 GB of memory (found by fuzzing). Such a file is truncated or corrupt."""
+    at = 8  # after the signature
+    while at + 8 <= len(data):
+        length, kind = struct.unpack(">I4s", data[at:at + 8])
+        if length > len(data) - at - 12:
+            raise ImageReadError(f"{name}: truncated or corrupt PNG data (chunk {kind!r} declares {length} bytes, "
+                                 f"{max(0, len(data) - at - 12)} are left)")
+        if kind == b"IEND":
+            return
+        at += 12 + length
+
+
 def _decode_with_opencv(data: bytes, pil: Any, name: str) -> np.ndarray:
     """PNG/TIFF pixels at full depth (Pillow would reduce 16-bit RGB to 8 bits); BGR(A) -> RGB(A)."""
     import cv2
 
+    if pil.format == "PNG":
+        _check_png_chunks(data, name)
     arr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
     if arr is None:
         try:  # OpenCV says nothing about why; Pillow usually can

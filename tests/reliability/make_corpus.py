@@ -172,6 +172,13 @@ def _bomb_zeros(path: Path, face: np.ndarray, shared: Path) -> None:
     path.write_bytes(png_bytes(BOMB_SIDE, BOMB_SIDE, zero_rows_deflated(BOMB_SIDE, BOMB_SIDE)))
 
 
+def chunk_bomb_png() -> bytes:
+    """49 bytes: a valid IHDR, then an IDAT whose length field says 2 GB (atheris found OpenCV allocating it)."""
+    ihdr = struct.pack(">IIBBBBB", 24, 20, 8, 0, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", ihdr) + struct.pack(">I", 0x7FFF_FFF0) + b"IDAT"
+            + zlib.compress(bytes(21 * 20))[:8])
+
+
 def _bomb_jpeg(path: Path, face: np.ndarray, shared: Path) -> None:
     import io
 
@@ -225,6 +232,7 @@ IMAGE_MAKERS: dict[str, Maker] = {
     "bomb_declared.png": _bomb_declared,
     "bomb_zeros.png": _bomb_zeros,
     "bomb_declared.jpg": _bomb_jpeg,
+    "png_chunk_bomb.png": lambda p, f, s: p.write_bytes(chunk_bomb_png()),
     "tiny_1x1.png": lambda p, f, s: save(p, f[80:81, 80:81], format="PNG"),
     "tiny_8x8.png": lambda p, f, s: save(p, f[80:88, 80:88], format="PNG"),
     "deep_16bit.tif": _deep_tiff,
@@ -254,6 +262,8 @@ CASES: list[Case] = [
          "170 MP deflate bomb (0.2 MB file): refused from the header"),
     Case("bomb_declared.jpg", "image", "refused", r"bomb_declared\.jpg: 3600 MP declared .*too large to open",
          "refused from the header, before any decoding"),
+    Case("png_chunk_bomb.png", "image", "refused", r"png_chunk_bomb\.png: truncated or corrupt PNG data \(chunk "
+         r"b'IDAT' declares", "49 bytes declaring a 2 GB chunk (found by atheris): refused before OpenCV allocates it"),
     Case("tiny_1x1.png", "image", "restored", what="upscaled, 'no face found' note"),
     Case("tiny_8x8.png", "image", "restored", what="upscaled, 'no face found' note"),
     Case("deep_16bit.tif", "image", "restored", what="restored, written back as 16-bit TIFF", min_faces=1),

@@ -6,7 +6,8 @@ run from a pickle. Inputs are seed files in every supported layout, mutated blin
 and structurally (sizes in the header, the pickle inside a checkpoint's zip).
 
 CI runs ``FSR_FUZZ_EXAMPLES`` (default 50) examples per test; the slow variants run ``FSR_FUZZ_LONG_EXAMPLES``
-(default 3000) and, where it installs, atheris (tests/reliability/atheris_fuzz.py).
+(default 3000) and, where it installs, atheris (tests/reliability/atheris_fuzz.py) for ``FSR_ATHERIS_SECONDS``
+(default 120) per loader.
 """
 from __future__ import annotations
 
@@ -150,6 +151,31 @@ def test_image_loader_on_lying_sizes(width, height, png_index):
     check_decode(jpeg_with_size(seeds[1], min(width, 65535), min(height, 65535)))
 
 
+def test_regressions_found_by_fuzzing():
+    """Each of these once escaped the contract (see the commit that fixed it)."""
+    import tifffile
+
+    from .make_corpus import chunk_bomb_png
+
+    # hypothesis: a TIFF with ImageWidth 0 decoded (tifffile) to a 1-D empty array and was returned as a photo
+    grey_alpha = image_seeds()[-1]
+    offset = tifffile.TiffFile(io.BytesIO(grey_alpha)).pages[0].tags["ImageWidth"].valueoffset
+    zero_width = grey_alpha[:offset] + (0).to_bytes(4, "little") + grey_alpha[offset + 4:]
+    with pytest.raises(eio.ImageReadError, match=r"fuzzed\.tif: corrupt or unsupported image layout"):
+        eio.decode_image(zero_width, "fuzzed.tif")
+    # atheris: an IDAT length field of 2 GB made OpenCV allocate it (test_memory checks the peak RSS)
+    with pytest.raises(eio.ImageReadError, match=r"truncated or corrupt PNG data \(chunk b'IDAT' declares"):
+        eio.decode_image(chunk_bomb_png(), "bomb.png")
+    # atheris: an EXIF orientation retyped as 3 BYTEs (a bytes value) raised ValueError out of the reader
+    jpeg = image_seeds()[0]
+    short_tag = b"\x01\x12\x00\x03\x00\x00\x00\x01\x00\x06"  # tag 0x0112, SHORT, count 1, value 6 (big-endian)
+    assert short_tag in jpeg
+    for retyped, orientation in ((b"\x01\x12\x00\x01\x00\x00\x00\x03\x06\x00", 6),  # BYTE[3] = 6, 0, 0
+                                 (b"\x01\x12\x00\x01\x00\x00\x00\x03\x00\x06", 1)):  # BYTE[3] = 0, 6, 0: unusable
+        image = eio.decode_image(jpeg.replace(short_tag, retyped), "fuzzed.jpg")
+        assert image.metadata.orientation == orientation
+
+
 @pytest.mark.slow
 @long
 @given(st.data())
@@ -254,9 +280,9 @@ def test_checkpoint_loader_long(data):
 @pytest.mark.parametrize("target", ["image", "checkpoint"])
 def test_atheris(target, tmp_path):
     pytest.importorskip("atheris", reason="atheris is optional (pip install atheris; Linux/macOS wheels)")
-    runs = os.environ.get("FSR_ATHERIS_RUNS", "20000")
+    seconds = os.environ.get("FSR_ATHERIS_SECONDS", "120")  # per target; libFuzzer stops cleanly at the limit
     run = subprocess.run([sys.executable, str(Path(__file__).with_name("atheris_fuzz.py")), target,
-                          f"-runs={runs}", f"-artifact_prefix={tmp_path}/", "-rss_limit_mb=4096"],
+                          f"-max_total_time={seconds}", f"-artifact_prefix={tmp_path}/", "-rss_limit_mb=4096"],
                          cwd=REPO, env={**child_env(), eio.ENV_MAX_MEGAPIXELS: FUZZ_MEGAPIXELS},
                          capture_output=True, text=True, timeout=3600)
     assert run.returncode == 0, run.stderr[-4000:]

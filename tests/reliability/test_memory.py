@@ -137,3 +137,20 @@ def test_100_megapixel_photo_is_restored_within_bounded_memory(shared_data, weig
     assert "copy of the 11547 x 8660 photo" in report["stderr"]
     assert _complete_jpeg_size(out / "huge_100mp_fsrnet.jpg") == (2 * BIG_SIDE[0], 2 * BIG_SIDE[1])
     assert report["peak_rss_mb"] < PEAK_RSS_LIMIT_GB * 1024
+
+
+def test_a_49_byte_png_cannot_allocate_gigabytes(tmp_path):
+    """Regression (atheris): OpenCV allocated an IDAT's declared length (here 2 GB) before reading it."""
+    from .make_corpus import chunk_bomb_png
+
+    path = tmp_path / "bomb.png"
+    path.write_bytes(chunk_bomb_png())
+    assert len(chunk_bomb_png()) < 64
+    probe = ("import resource, sys; from engine import io as eio\n"
+             "try:\n    eio.read_image(sys.argv[1])\nexcept eio.ImageReadError as e:\n    print(e)\n"
+             "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)")
+    run = subprocess.run([sys.executable, "-c", probe, str(path)], cwd=REPO, env=child_env(), capture_output=True,
+                         text=True, timeout=120)
+    message, peak_mb = run.stdout.strip().splitlines()
+    assert "truncated or corrupt PNG data (chunk b'IDAT' declares 2147483632 bytes" in message
+    assert int(peak_mb) < 400, peak_mb  # the interpreter, numpy, Pillow and OpenCV: ~100 MB; the bomb: 2+ GB

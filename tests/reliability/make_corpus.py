@@ -291,7 +291,7 @@ CASES: list[Case] = [
     Case("wrong_arch.pth", "checkpoint", "refused", r"wrong_arch\.pth: does not fit .*missing keys",
          "lists missing/unexpected/mis-shaped keys; model untouched"),
     Case("nan_weights.safetensors", "checkpoint", "refused", r"nan_weights\.safetensors: .*non-finite",
-         "refused: names the NaN tensors"),
+         "names the tensors holding NaN"),
     Case("pickle_exploit.pth", "checkpoint", "refused", r"pickle_exploit\.pth: not a readable checkpoint",
          "refused by weights_only=True; the payload never runs"),
     Case("read-only output folder", "environment", "refused", r"cannot write to the output folder",

@@ -310,7 +310,9 @@ class FlowDegrader(nn.Module):
     def _intermediate(self, x: torch.Tensor, residual: torch.Tensor) -> torch.Tensor:
         if self.config.image_residual == "linear":
             return torch.tanh(x + residual)
-        return torch.tanh(torch.atanh(x.clamp(-0.999, 0.999)) + residual)
+        x = x.clamp(-0.999, 0.999)
+        # atanh written out: the TorchScript ONNX exporter has no symbolic for aten::atanh
+        return torch.tanh(0.5 * torch.log((1 + x) / (1 - x)) + residual)
 
 
 # ----- discriminators --------------------------------------------------------------------------------------------

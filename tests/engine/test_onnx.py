@@ -8,7 +8,8 @@ from engine import zoo
 from engine.onnx_runtime import OnnxModel, export_onnx
 
 
-@pytest.mark.parametrize("name", ["fsrnet"])
+# one variant per family (the lighter configurations of each builder keep the suite fast)
+@pytest.mark.parametrize("name", ["fsrnet", "sparnet-light3d", "selfsr-lite", "selfsr-degrader"])
 def test_export_and_run_match_pytorch(tmp_path, name):
     torch.manual_seed(0)
     model = zoo.build(name).eval()

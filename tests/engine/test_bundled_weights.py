@@ -16,7 +16,7 @@ BUNDLED = sorted(zoo.BUNDLED_DIR.glob("*.safetensors"))
 def test_bundled_weights_card_and_quality(path, shared_data):
     card = json.loads(path.with_suffix(".json").read_text())
     assert card["sha256"] == zoo.sha256_of(path)
-    for key in ("variant", "config", "parameters", "training", "metrics", "licence"):
+    for key in ("variant", "config", "parameters", "training", "validation", "licence"):
         assert key in card, f"{path.name}: model card lacks {key!r}"
     name = card["variant"]
     model = zoo.load(name, weights=path, device="cpu")

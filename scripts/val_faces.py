@@ -1,0 +1,52 @@
+"""A figure of the same validation faces restored by every model that has weights (for the README).
+
+Columns: bicubic x8, each model, the HR face. Rows: the first N faces of the set (no picking).
+
+    python scripts/val_faces.py --data ../shared/data/celeba_val128 -n 6 -o docs/results/val_faces.png
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from engine import zoo  # noqa: E402
+from engine.evaluate import load_eval_set  # noqa: E402
+from engine.infer import infer_faces  # noqa: E402
+from engine.io import write_image  # noqa: E402
+from engine.models.registry import pil_resize  # noqa: E402
+
+
+def label(tile: np.ndarray, text: str) -> np.ndarray:
+    bar = np.full((18, tile.shape[1], 3), 255, np.uint8)
+    cv2.putText(bar, text, (3, 13), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (0, 0, 0), 1, cv2.LINE_AA)
+    return np.vstack([bar, tile])
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=Path("../shared/data/celeba_val128"))
+    parser.add_argument("-n", type=int, default=6, help="number of faces (the first n of the set)")
+    parser.add_argument("-m", "--models", default="", help="comma-separated; default: every x8 model with weights")
+    parser.add_argument("-o", "--output", type=Path, default=Path("docs/results/val_faces.png"))
+    args = parser.parse_args()
+    data = load_eval_set(args.data, args.n)
+    names = [m for m in args.models.split(",") if m] or [
+        n for n in zoo.names(task="restore") if zoo.variant(n).lr_size == 16 and zoo.find_weights(n)]
+    columns = [("bicubic", np.stack([pil_resize(lr, 128) for lr in data.lr]))]
+    for name in names:
+        columns.append((name, infer_faces(name, zoo.load(name), data.lr).images))
+    columns.append(("HR", np.stack(data.hr)))
+    grid = np.hstack([label(np.vstack(list(images)), title) for title, images in columns])
+    write_image(args.output, grid)
+    print(f"wrote {args.output} ({len(data.names)} faces x {', '.join(t for t, _ in columns)})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -46,7 +46,7 @@ def _source_of(path: Path | None) -> str:
     if path is None:
         return "missing"
     try:
-        path.resolve().relative_to(zoo.BUNDLED_DIR.resolve())
+        path.resolve().relative_to(zoo.bundled_dir().resolve())
         return "bundled"
     except ValueError:
         pass

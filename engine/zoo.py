@@ -27,6 +27,7 @@ from .util import atomic_write
 WEIGHT_SUFFIXES = (".safetensors", ".pth", ".pt", ".ckpt")
 BUNDLED_DIR = Path(__file__).resolve().parents[1] / "resources" / "weights"
 ENV_MODELS = "FSR_STUDIO_MODELS"
+ENV_BUNDLED = "FSR_STUDIO_BUNDLED"  # relocates the bundled weights (frozen bundles; tests use an empty folder)
 
 
 class CheckpointError(ValueError):
@@ -69,8 +70,13 @@ def user_models_dir() -> Path:
     return Path(platformdirs.user_data_dir("fsr-studio", appauthor=False)) / "models"
 
 
+def bundled_dir() -> Path:
+    env = os.environ.get(ENV_BUNDLED)
+    return Path(env).expanduser() if env else BUNDLED_DIR
+
+
 def search_dirs() -> list[Path]:
-    return [user_models_dir(), BUNDLED_DIR]
+    return [user_models_dir(), bundled_dir()]
 
 
 def find_weights(name: str) -> Path | None:

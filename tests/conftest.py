@@ -18,8 +18,10 @@ SHARED_DATA = REPO.parent / "shared" / "data"
 
 @pytest.fixture(autouse=True)
 def _isolated_models_dir(tmp_path_factory, monkeypatch):
-    """Tests never read or write the real user models folder."""
+    """Tests never read or write the real user models folder, and see no bundled weights unless they ask for them
+    (tests/engine/test_bundled_weights.py does), so "no weights" paths stay testable after weights ship."""
     monkeypatch.setenv("FSR_STUDIO_MODELS", str(tmp_path_factory.mktemp("user_models")))
+    monkeypatch.setenv("FSR_STUDIO_BUNDLED", str(tmp_path_factory.mktemp("bundled_weights")))
 
 
 @pytest.fixture(scope="session")

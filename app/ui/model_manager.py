@@ -28,7 +28,7 @@ class ModelManager(QDialog):
 
         self.folder = zoo.user_models_dir()
         info = QLabel(f"Weights are looked for in <b>{self.folder}</b> (your models), then in the bundled "
-                      f"<b>{zoo.BUNDLED_DIR}</b>. Nothing is downloaded. Fine-tuned and imported weights appear "
+                      f"<b>{zoo.bundled_dir()}</b>. Nothing is downloaded. Fine-tuned and imported weights appear "
                       f"here as <i>variant:name</i>.")
         info.setWordWrap(True)
         info.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)

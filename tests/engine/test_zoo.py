@@ -55,7 +55,7 @@ def test_pth_layouts_round_trip(tmp_path, fsrnet, layout):
 
 def test_discovery_order(tmp_path, monkeypatch, fsrnet):
     bundled, user = tmp_path / "bundled", tmp_path / "user"
-    monkeypatch.setattr(zoo, "BUNDLED_DIR", bundled)
+    monkeypatch.setenv(zoo.ENV_BUNDLED, str(bundled))
     monkeypatch.setenv(zoo.ENV_MODELS, str(user))
     assert zoo.find_weights("fsrnet") is None
     with pytest.raises(zoo.WeightsNotFound, match=str(user)):

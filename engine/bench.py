@@ -23,7 +23,8 @@ from pathlib import Path
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--models", default="all", help="comma-separated variants (default: every variant)")
     parser.add_argument("--batches", default="1,8", help="comma-separated batch sizes")
-    parser.add_argument("--modes", default="fp32,channels_last,bf16", help="precision/layout modes to compare")
+    parser.add_argument("--modes", default="fp32,channels_last,bf16,onnx",
+                        help="precision/layout modes to compare (onnx: ONNX Runtime)")
     parser.add_argument("--repeat", type=int, default=5, help="timed forwards per configuration")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     parser.add_argument("--max-seconds", type=float, default=120.0,
@@ -44,19 +45,31 @@ def measure_one(name: str, batch: int, mode: str, repeat: int, threads: int) -> 
     base_rss = _peak_rss_mb()
     v = zoo.variant(name)
     device = torch.device("cpu")
-    model = accel.prepare_model(v.build().eval(), mode)
+    model = v.build().eval()
+    params = zoo.parameter_count(model)
+    if mode == "onnx":  # ONNX Runtime (CPU provider here) behind the same Variant.run interface
+        import tempfile
+
+        from engine.onnx_runtime import OnnxModel, export_onnx
+
+        path = Path(tempfile.mkdtemp()) / f"{name}.onnx"
+        model = OnnxModel(export_onnx(name, model, path))
+        mode_for_torch = "fp32"
+    else:
+        model = accel.prepare_model(model, mode)
+        mode_for_torch = mode
     faces = np.random.default_rng(0).integers(0, 256, (batch, v.lr_size, v.lr_size, 3), dtype=np.uint8)
-    x = accel.prepare_input(v.to_input(faces), mode)
+    x = accel.prepare_input(v.to_input(faces), mode_for_torch)
     times = []
     for i in range(repeat + 1):
         t0 = time.perf_counter()
-        with accel.inference(device, mode):
+        with accel.inference(device, mode_for_torch):
             image, _ = v.run(model, x)
         if i:  # the first forward is a warm-up (allocator, oneDNN primitive caches)
             times.append(time.perf_counter() - t0)
     return {"model": name, "batch": batch, "mode": mode, "ms_per_face": 1000 * statistics.median(times) / batch,
             "peak_rss_mb": _peak_rss_mb(), "model_rss_mb": _peak_rss_mb() - base_rss,
-            "parameters": zoo.parameter_count(model), "threads": torch.get_num_threads()}
+            "parameters": params, "threads": torch.get_num_threads()}
 
 
 def _peak_rss_mb() -> float:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QImage, QMouseEvent, QPen
+from PySide6.QtGui import QColor, QImage, QMouseEvent, QPen, QPixmap
 from PySide6.QtWidgets import (QGraphicsItem, QGraphicsLineItem, QGraphicsPixmapItem, QGraphicsRectItem, QHBoxLayout,
                                QLabel, QSlider, QVBoxLayout, QWidget)
 
@@ -44,7 +44,7 @@ class SplitView(ZoomView):
 
     def set_images(self, before: np.ndarray | QImage, after: np.ndarray | QImage) -> None:
         """Original and restored photo (numpy, or QImages prepared off the UI thread with to_display_image)."""
-        after_pm, before_pm = to_pixmap(after), to_pixmap(before)
+        after_pm, before_pm = to_pixmap(after), self._before_pixmap(before)
         w, h = after_pm.width(), after_pm.height()
         keep = self._size == (w, h) and not self._fit
         state = self.view_state() if keep else None
@@ -67,6 +67,14 @@ class SplitView(ZoomView):
             self.apply_view_state(state)
         else:
             self.fit()
+
+    def _before_pixmap(self, before: np.ndarray | QImage) -> QPixmap:
+        """The original rarely changes between restorations: reuse its pixmap (an 11 MP upload costs the UI thread
+        ~20 ms)."""
+        cached = getattr(self, "_before_cache", None)
+        if cached is None or cached[0] is not before:
+            self._before_cache = (before, to_pixmap(before))
+        return self._before_cache[1]
 
     def set_split(self, fraction: float) -> None:
         fraction = float(min(max(fraction, 0.0), 1.0))

@@ -107,3 +107,26 @@ def test_learned_degradation_feeds_the_degrader_output(faces_csv, tmp_path):
     assert trainer.recipe.facts["degrader"] == str(weights)
     assert np.isfinite(trainer.recipe.train_step(batch, 0)["total"])
 
+
+
+@pytest.mark.parametrize("model,options,key", [
+    ("selfsr-lite", {"adv_weight": 0}, "rec"),
+    ("sparnethd-lite", {"adv_weight": 0, "fm_weight": 0, "perceptual_weight": 0}, "pixel"),
+])
+def test_zero_gan_weights_train_without_the_discriminator(model, options, key, faces_csv, shared_data, tmp_path):
+    """PSNR-oriented runs (every GAN term weighted 0) skip the discriminator passes: the D never moves."""
+    spec = dict(TINY[model])
+    options = {**spec.pop("options", {}), **options}
+    data, val = faces_csv, dict(val_split=2, final_val_limit=2)
+    if model.startswith("sparnethd"):
+        data = shared_data / "hd512"
+    run = tmp_path / "run"
+    cfg = tiny_config(data, run, model=model, steps=2, options=options, checkpoint_every=1,
+                      **{**dict(batch=2), **spec, **val})
+    ev = tmp_path / "ev.jsonl"
+    assert train(cfg, str(ev)) == 0, read_events(ev)[-3:]
+    steps = [e["losses"] for e in read_events(ev) if e["event"] == "step"]
+    assert len(steps) == 2 and all(key in s and "d" not in s and np.isfinite(s[key]) for s in steps)
+    states = sorted((run / "models").glob("net_d_*.pth"))
+    first, last = (torch.load(p, weights_only=True)["params"] for p in (states[0], states[-1]))
+    assert all(torch.equal(first[k], last[k]) for k in first)

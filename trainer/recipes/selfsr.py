@@ -103,16 +103,20 @@ class SelFSRRecipe(Recipe):
             sr = self.nets["g"](x, stage, alpha).image
         size = sr.shape[-1]
         real_img = self.target(batch["hr"], size)
-        with self.precision.autocast():
-            set_requires_grad(d, False)
-            fake_score = d(sr, stage, alpha)
-            set_requires_grad(d, True)
-        adv = -fake_score.float().mean()
         if o["objective"] == "paired":
             rec = F.l1_loss(sr.float(), real_img)
         else:
             down = F.interpolate(sr.float(), size=x.shape[-2:], mode="bicubic", align_corners=False, antialias=True)
             rec = F.l1_loss(down, x.float())
+        if not o["adv_weight"]:  # reconstruction only (PSNR-oriented): no discriminator passes at all
+            self.optimize("g", o["rec_weight"] * rec)
+            return {"total": float(o["rec_weight"] * rec.detach()), "rec": float(rec.detach()),
+                    "stage": float(stage), "alpha": float(alpha)}
+        with self.precision.autocast():
+            set_requires_grad(d, False)
+            fake_score = d(sr, stage, alpha)
+            set_requires_grad(d, True)
+        adv = -fake_score.float().mean()
         g_loss = o["adv_weight"] * adv + o["rec_weight"] * rec
         self.optimize("g", g_loss)
 

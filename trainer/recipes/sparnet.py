@@ -92,6 +92,10 @@ class SPARNetHDRecipe(Recipe):
         hr, d, o = batch["hr"], self.nets["d"], self.opt
         out = self.forward_g(batch["input"])
         sr = out.image
+        if not (o["adv_weight"] or o["fm_weight"] or o["perceptual_weight"]):
+            pix = F.l1_loss(sr.float(), hr)  # pixel loss only (PSNR-oriented): no discriminator or perceptual passes
+            self.optimize("g", o["pixel_weight"] * pix)
+            return {"total": float(o["pixel_weight"] * pix.detach()), "pixel": float(pix.detach())}
         with self.precision.autocast():
             real = d(hr)  # used by the D loss and (detached) as feature-matching targets
             fake_d = d(sr.detach())

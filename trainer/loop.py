@@ -12,6 +12,7 @@ import signal
 import sys
 import time
 import traceback
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -291,8 +292,11 @@ class Trainer:
             for keys_batch in self.loader():
                 losses = self.recipe.train_step(self.recipe.to_device(keys_batch), self.step)
                 self.precision.update()
-                for s in self.schedulers.values():
-                    s.step()
+                with warnings.catch_warnings():  # an optimiser a recipe left idle this step (e.g. an unused D)
+                    warnings.filterwarnings("ignore", message="Detected call of `lr_scheduler.step",
+                                            category=UserWarning)
+                    for s in self.schedulers.values():
+                        s.step()
                 self.step += 1
                 self.recipe.step = self.step
                 if self.ema is not None:

@@ -79,12 +79,14 @@ def random_blur(image: np.ndarray, rng: np.random.Generator, unit: float = 1.0) 
 _INTERPOLATIONS = (cv2.INTER_NEAREST, cv2.INTER_LINEAR, cv2.INTER_AREA, cv2.INTER_CUBIC)
 
 
-def blind(hr: np.ndarray, lr_size: int | None = None, rng: np.random.Generator | None = None) -> np.ndarray:
+def blind(hr: np.ndarray, lr_size: int | None = None, rng: np.random.Generator | None = None,
+          upsample: int = cv2.INTER_CUBIC) -> np.ndarray:
     """SPARNetHD blind degradation of a uint8 face.
 
     lr_size None (or equal to the HR size, the SPARNetHD case): resize to a random side in [size/16, size/4), i.e.
     x4..x16, and back to the HR size with cubic interpolation. Otherwise the face is degraded down to lr_size (the
-    x8 models take a fixed 16 px input), so only blur, interpolation, noise and JPEG are random.
+    x8 models take a fixed 16 px input), so only blur, interpolation, noise and JPEG are random. `upsample` is the
+    interpolation back to the HR size (not random: the same rng gives the same face with a Lanczos baseline).
     """
     hr = _check_uint8(hr)
     rng = rng if rng is not None else np.random.default_rng()
@@ -109,7 +111,7 @@ def blind(hr: np.ndarray, lr_size: int | None = None, rng: np.random.Generator |
         if ok:
             img = cv2.imdecode(buf, cv2.IMREAD_COLOR)[..., ::-1]
     if back_to_hr:
-        img = cv2.resize(img, (size, size), interpolation=cv2.INTER_CUBIC)
+        img = cv2.resize(img, (size, size), interpolation=upsample)
     return np.ascontiguousarray(img)
 
 

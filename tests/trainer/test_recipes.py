@@ -130,3 +130,22 @@ def test_zero_gan_weights_train_without_the_discriminator(model, options, key, f
     states = sorted((run / "models").glob("net_d_*.pth"))
     first, last = (torch.load(p, weights_only=True)["params"] for p in (states[0], states[-1]))
     assert all(torch.equal(first[k], last[k]) for k in first)
+
+
+def test_hd_lanczos_baseline_degrades_the_same_faces(shared_data):
+    """The Lanczos baseline must start from exactly the degraded faces the model is validated on."""
+    import cv2
+
+    from engine.degrade import blind
+    from engine.metrics import psnr_y
+    from trainer.data import resolve_train_source, val_from_records
+    from trainer.recipes.sparnet import lanczos_baseline
+
+    records, _ = resolve_train_source(shared_data / "hd512")
+    val = val_from_records(records[-3:], 512, 512, degradation="blind", seed=7)
+    for i, (hr, lr) in enumerate(zip(val.hr, val.lr)):
+        again = blind(hr, rng=np.random.default_rng([7, i]), upsample=cv2.INTER_CUBIC)
+        np.testing.assert_array_equal(again, lr)
+    base = lanczos_baseline(val, 7)
+    cubic = np.mean([psnr_y(lr, hr) for lr, hr in zip(val.lr, val.hr)])
+    assert 15 < base["psnr_y"] < 40 and abs(base["psnr_y"] - cubic) < 1.5 and 0 < base["ssim_y"] < 1

@@ -45,6 +45,7 @@ def build_card(trainer: "Trainer", final: dict[str, Any] | None) -> dict[str, An
         "training": {
             **trainer.recipe.card(),
             "data": {"train": cfg.data, **describe_source(trainer.records), "val": trainer.val_source},
+            "val_split": cfg.val_split,
             "steps": trainer.step, "batch": cfg.batch, "images_seen": trainer.step * cfg.batch,
             "optimizer": cfg.optimizer, "lr": cfg.lr, "scheduler": cfg.scheduler, "degradation": cfg.degradation,
             "init": cfg.init, "seed": cfg.seed, "ema_decay": cfg.ema_decay, "precision": trainer.precision.name,

@@ -141,6 +141,7 @@ class SampleSpec:
     gray_p: float = 0.0  # SPARNetHD: random grayscale of the HR (so LR and HR are gray)
     priors: bool = False  # FSRNet heatmap + parsing targets
     landmarks: bool = False  # records must have landmarks
+    patch: int = 0  # same-size pairs (HD): train on a random patch of this side, cut after the full-face degradation
 
 
 def random_resized_crop(image: np.ndarray, landmarks: np.ndarray | None, rng: np.random.Generator,
@@ -183,12 +184,24 @@ def make_sample(image: np.ndarray, landmarks: np.ndarray | None, spec: SampleSpe
     kind = "bicubic8" if spec.degradation == "learned" else spec.degradation
     lr = degrade(kind, image, lr_size=spec.lr_size, rng=rng)
     net_in = pil_resize(lr, spec.hr_size) if spec.upsample_input and lr.shape[0] != spec.hr_size else lr
+    if spec.patch and spec.patch < spec.hr_size:
+        image, lr, net_in = random_patch([image, lr, net_in], spec.patch, rng)
     sample = {"hr": _chw(image), "lr": _chw(lr), "input": _chw(net_in)}
     if spec.priors:
         sample["priors"] = torch.from_numpy(T.fsrnet_targets(landmarks, spec.hr_size))
     if landmarks is not None:
         sample["landmarks"] = torch.from_numpy(landmarks.astype(np.float32))
     return sample
+
+
+def random_patch(images: list[np.ndarray], size: int, rng: np.random.Generator) -> list[np.ndarray]:
+    """The same random size x size window of same-size images (a fully convolutional net trains 4-16x cheaper on
+    patches and still sees every degradation, which was applied to the whole face)."""
+    h, w = images[0].shape[:2]
+    if any(im.shape[:2] != (h, w) for im in images):
+        raise ValueError("patches need images of one size (an HD same-size pair)")
+    y, x = int(rng.integers(0, h - size + 1)), int(rng.integers(0, w - size + 1))
+    return [np.ascontiguousarray(im[y:y + size, x:x + size]) for im in images]
 
 
 def _chw(image: np.ndarray) -> torch.Tensor:

@@ -76,11 +76,12 @@ class SPARNetHDRecipe(Recipe):
     defaults = {"batch": 2, "lr": 1e-4, "optimizer": "adam", "degradation": "blind", "steps": 350_000}
     options = {"d_lr": 4e-4, "pixel_weight": 100.0, "perceptual_weight": 1.0, "fm_weight": 10.0, "adv_weight": 1.0,
                "gray_p": 0.3, "hflip": False, "num_d": 3, "d_layers": 4, "d_width": 64, "spectral_g": True,
-               "vgg_weights": None, "fsrnet_weights": None}
+               "vgg_weights": None, "fsrnet_weights": None, "patch": 0}
 
     def sample_spec(self) -> SampleSpec:
         base = super().sample_spec()
-        return SampleSpec(**{**base.__dict__, "gray_p": float(self.opt["gray_p"]), "hflip": bool(self.opt["hflip"])})
+        return SampleSpec(**{**base.__dict__, "gray_p": float(self.opt["gray_p"]), "hflip": bool(self.opt["hflip"]),
+                             "patch": int(self.opt["patch"] or 0)})
 
     def build_networks(self) -> dict[str, torch.nn.Module]:
         g = init_official_(self.build_variant())

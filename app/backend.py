@@ -133,19 +133,18 @@ def display_rgb8(pixels: np.ndarray) -> np.ndarray:
     return io.to_rgb8(pixels)
 
 
-def detect(image: np.ndarray, detector: str = "dlib", model_path: str = "") -> list[Any]:
-    """engine.faces.detect.detect_faces with the user's back end and model file."""
-    from engine.faces import detect as det
+def detect(image: np.ndarray, detector: str = "dlib", model_path: str = "") -> tuple[list[Any], str | None]:
+    """engine.restore.detect_in_photo with the user's back end and model file: huge photos are searched on a
+    downscaled copy, as on the command line. Returns (detections in photo pixels, a note for the user or None)."""
+    from engine.restore import detect_in_photo
 
-    kwargs: dict[str, Any] = {"backend": detector}
-    if model_path:
-        kwargs["model_path"] = model_path
-    return list(det.detect_faces(image, **kwargs))
+    faces, note = detect_in_photo(image, detector, model_path or None)
+    return list(faces), note
 
 
 def load_and_detect(path: Path, detector: str, model_path: str, *, progress: Progress | None = None,
-                    cancel: Cancel | None = None) -> tuple[Any, list[Any], np.ndarray]:
-    """Read a photo and find its faces; returns (LoadedImage, detections, display RGB8)."""
+                    cancel: Cancel | None = None) -> tuple[Any, list[Any], np.ndarray, str | None]:
+    """Read a photo and find its faces; returns (LoadedImage, detections, display RGB8, detection note)."""
     if progress:
         progress(0, 2, f"reading {path.name}")
     loaded = read_photo(path)
@@ -156,10 +155,10 @@ def load_and_detect(path: Path, detector: str, model_path: str, *, progress: Pro
         raise Cancelled()
     if progress:
         progress(1, 2, f"finding faces in {path.name}")
-    detections = detect(rgb, detector, model_path)
+    detections, note = detect(rgb, detector, model_path)
     if progress:
         progress(2, 2, f"{len(detections)} faces in {path.name}")
-    return loaded, detections, rgb
+    return loaded, detections, rgb, note
 
 
 def restore(image: np.ndarray, detections: Sequence[Any], keys: Sequence[str], choices: dict[str, ModelChoice], *,

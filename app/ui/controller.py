@@ -19,8 +19,8 @@ from .jobs import Job, JobRunner
 
 def _load_for_display(*args: Any, **kwargs: Any) -> tuple[Any, ...]:
     """backend.load_and_detect plus the screen-ready image, both in the worker thread."""
-    loaded, detections, rgb = backend.load_and_detect(*args, **kwargs)
-    return loaded, detections, rgb, to_display_image(rgb)
+    loaded, detections, rgb, note = backend.load_and_detect(*args, **kwargs)
+    return loaded, detections, rgb, to_display_image(rgb), note
 
 
 def _restore_for_display(**kwargs: Any) -> backend.RestoreOutcome:
@@ -122,8 +122,10 @@ class Controller(QObject):
         return self._start(job)
 
     def _loaded(self, doc: PhotoDoc, result: tuple[Any, ...]) -> None:
-        loaded, detections, rgb, display = result
+        loaded, detections, rgb, display, note = result
         doc.image, doc.rgb, doc.display = loaded, rgb, display
+        if note:
+            self.message.emit(f"{doc.name}: {note}")
         doc.faces = [FaceItem(d) for d in detections]
         doc.generation += 1
         doc.detected, doc.status = True, "ready"

@@ -235,3 +235,22 @@ def test_dropped_folder_adds_its_photos_once(qtbot, make_window, tiny_weights, p
     drop(w, [photo])  # the same file again: not added twice
     wait_idle(qtbot, w)
     assert [d.path for d in w.controller.session.photos] == [photo]
+
+
+def test_huge_photos_are_searched_on_a_downscaled_copy(qtbot, make_window, tiny_weights, photo, monkeypatch):
+    """The GUI uses the command line's detection path: above DETECT_MAX_PIXELS the faces are found on a smaller
+    copy, mapped back to the photo's pixels, and the user is told."""
+    import engine.restore
+
+    monkeypatch.setattr(engine.restore, "DETECT_MAX_PIXELS", 300_000)  # the 1080x441 photo is 0.48 MP
+    w = make_window(auto_restore=False)
+    messages: list[str] = []
+    w.controller.message.connect(messages.append)
+    drop(w, [photo])
+    wait_idle(qtbot, w)
+    doc = w.controller.session.photos[0]
+    assert any("faces searched on a" in m for m in messages), messages
+    assert len(doc.faces) == 3
+    for face in doc.faces:  # boxes are in the full photo's pixels
+        x0, y0, x1, y1 = face.detection.box
+        assert -5 <= x0 < x1 <= 1085 and -5 <= y0 < y1 <= 446 and x1 - x0 > 30

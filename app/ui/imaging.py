@@ -9,14 +9,19 @@ import numpy as np
 from PySide6.QtGui import QColor, QImage, QPainter, QPixmap, QTransform
 
 
-def to_qimage(array: np.ndarray) -> QImage:
-    """uint8 (or uint16) grey / RGB / RGBA -> an independent QImage (the copy keeps the numpy buffer out of Qt)."""
+def as_uint8(array: np.ndarray) -> np.ndarray:
+    """16-bit scaled (rounded) to 8 bits, anything else clipped to 0..255."""
     a = np.asarray(array)
     if a.dtype == np.uint16:
         a = ((a.astype(np.uint32) + 128) // 257).astype(np.uint8)
     if a.dtype != np.uint8:
         a = np.clip(a, 0, 255).astype(np.uint8)
-    a = np.ascontiguousarray(a)
+    return a
+
+
+def to_qimage(array: np.ndarray) -> QImage:
+    """uint8 (or uint16) grey / RGB / RGBA -> an independent QImage (the copy keeps the numpy buffer out of Qt)."""
+    a = np.ascontiguousarray(as_uint8(array))
     h, w = a.shape[:2]
     if a.ndim == 2:
         img = QImage(a.data, w, h, a.strides[0], QImage.Format.Format_Grayscale8)
@@ -38,11 +43,7 @@ def to_display_image(array: np.ndarray) -> QImage:
     """
     import cv2
 
-    a = np.asarray(array)
-    if a.dtype == np.uint16:
-        a = ((a.astype(np.uint32) + 128) // 257).astype(np.uint8)
-    if a.dtype != np.uint8:
-        a = np.clip(a, 0, 255).astype(np.uint8)
+    a = as_uint8(array)
     codes = {1: cv2.COLOR_GRAY2BGRA, 3: cv2.COLOR_RGB2BGRA, 4: cv2.COLOR_RGBA2BGRA}
     key = 1 if a.ndim == 2 else (a.shape[2] if a.ndim == 3 else 0)
     if a.ndim not in (2, 3) or key not in codes:

@@ -108,7 +108,6 @@ def test_learned_degradation_feeds_the_degrader_output(faces_csv, tmp_path):
     assert np.isfinite(trainer.recipe.train_step(batch, 0)["total"])
 
 
-
 @pytest.mark.parametrize("model,options,key", [
     ("selfsr-lite", {"adv_weight": 0}, "rec"),
     ("sparnethd-lite", {"adv_weight": 0, "fm_weight": 0, "perceptual_weight": 0}, "pixel"),

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any, Callable, ClassVar
+from typing import Any, Callable, ClassVar, Sequence
 
 import numpy as np
 import torch
@@ -22,6 +22,12 @@ from engine.models.registry import Variant, to_uint8
 from ..config import ConfigError, TrainConfig
 from ..data import SampleSpec, ValSet
 from ..precision import Precision
+
+
+def mean_psnr_ssim(outputs: Sequence[np.ndarray], hr: Sequence[np.ndarray]) -> dict[str, float]:
+    """Mean PSNR-Y / SSIM-Y of image pairs (the baselines' numbers)."""
+    return {"psnr_y": float(np.mean([psnr_y(o, h) for o, h in zip(outputs, hr)])),
+            "ssim_y": float(np.mean([ssim_y(o, h) for o, h in zip(outputs, hr)]))}
 
 
 class Recipe:
@@ -154,8 +160,7 @@ class Recipe:
     def baseline(self, val: ValSet) -> dict[str, float]:
         """PIL-bicubic upsampling of the same LR inputs (the papers' 'Bicubic' column)."""
         ups = [pil_resize(lr, self.variant.hr_size) if lr.shape[0] != self.variant.hr_size else lr for lr in val.lr]
-        return {"psnr_y": float(np.mean([psnr_y(u, h) for u, h in zip(ups, val.hr)])),
-                "ssim_y": float(np.mean([ssim_y(u, h) for u, h in zip(ups, val.hr)]))}
+        return mean_psnr_ssim(ups, val.hr)
 
     def validate(self, model: nn.Module, val: ValSet, batch: int = 16) -> dict[str, float]:
         was_training = model.training

@@ -21,7 +21,6 @@ import torch
 import torch.nn.functional as F
 
 from engine.degrade import blind as degrade_blind
-from engine.metrics import psnr_y, ssim_y
 from engine.models.sparnet import (
     MultiScaleDiscriminator,
     add_legacy_spectral_norm,
@@ -30,7 +29,7 @@ from engine.models.sparnet import (
 
 from ..data import SampleSpec, ValSet
 from . import register
-from .base import Recipe, make_optimizer, set_requires_grad
+from .base import Recipe, make_optimizer, mean_psnr_ssim, set_requires_grad
 
 
 @register
@@ -64,8 +63,7 @@ def lanczos_baseline(val: ValSet, seed: int) -> dict[str, float]:
     brought back to the HR size with Lanczos instead of cubic interpolation."""
     ups = [degrade_blind(hr, rng=np.random.default_rng([seed, i]), upsample=cv2.INTER_LANCZOS4)
            for i, hr in enumerate(val.hr)]
-    return {"psnr_y": float(np.mean([psnr_y(u, h) for u, h in zip(ups, val.hr)])),
-            "ssim_y": float(np.mean([ssim_y(u, h) for u, h in zip(ups, val.hr)]))}
+    return mean_psnr_ssim(ups, val.hr)
 
 
 @register
@@ -94,9 +92,12 @@ class SPARNetHDRecipe(Recipe):
     def build_optimizers(self) -> dict[str, torch.optim.Optimizer]:
         from .. import perceptual
 
-        self.perceptual = self.precision.prepare(perceptual.build(
-            "sparnethd", self.variant.value_range, self.opt["vgg_weights"], self.opt["fsrnet_weights"], self.log))
-        self.facts["perceptual"] = self.perceptual.describe
+        if self.opt["perceptual_weight"]:
+            self.perceptual = self.precision.prepare(perceptual.build(
+                "sparnethd", self.variant.value_range, self.opt["vgg_weights"], self.opt["fsrnet_weights"], self.log))
+            self.facts["perceptual"] = self.perceptual.describe
+        else:
+            self.facts["perceptual"] = "off (perceptual_weight 0)"
         betas = (0.5, 0.99)
         return {"g": make_optimizer(self.nets["g"].parameters(), self.cfg.optimizer, self.cfg.lr, betas=betas),
                 "d": make_optimizer(self.nets["d"].parameters(), self.cfg.optimizer, float(self.opt["d_lr"]),
@@ -127,7 +128,7 @@ class SPARNetHDRecipe(Recipe):
             set_requires_grad(d, False)  # the G pass needs no D weight gradients
             fake = d(sr)
             set_requires_grad(d, True)
-            pcp = self.perceptual(sr, hr)
+            pcp = self.perceptual(sr, hr) if o["perceptual_weight"] else sr.new_zeros(())
         pix = F.l1_loss(sr.float(), hr)
         fm = sum(sum(F.l1_loss(ff.float(), rf.detach().float()) for ff, rf in zip(fk[1], rl[1]))
                  for fk, rl in zip(fake, real)) / len(fake)

@@ -24,3 +24,16 @@ def test_prepared_dataset_with_empty_val_trains_without_validation(tmp_path):
     (tmp_path / "val" / "HR").mkdir(parents=True)
     _, val = resolve_train_source(Path(tmp_path))
     assert val is None
+
+
+def test_numeric_recipe_options_given_on_the_command_line_become_numbers():
+    from trainer.cli_train import parse_options
+    from trainer.config import ConfigError
+    from trainer.recipes import recipes
+
+    fsrgan = recipes()["fsrgan"]
+    opt = fsrgan.resolve_options(parse_options(["adv_weight=4e-4", "perceptual_weight=0.05"]))
+    assert opt["adv_weight"] == pytest.approx(4e-4) and isinstance(opt["adv_weight"], float)
+    assert opt["perceptual_weight"] == pytest.approx(0.05)
+    with pytest.raises(ConfigError, match="adv_weight must be a number"):
+        fsrgan.resolve_options(parse_options(["adv_weight=strong"]))

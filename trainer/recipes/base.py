@@ -67,7 +67,7 @@ class Recipe:
         if unknown:
             known = ", ".join(sorted(options)) or "none"
             raise ConfigError(f"recipe {cls.name!r}: unknown option(s) {', '.join(unknown)}; known: {known}")
-        return {**options, **given}
+        return {**options, **{k: _coerce_option(cls.name, k, options[k], v) for k, v in given.items()}}
 
     @classmethod
     def check(cls, cfg: TrainConfig) -> None:
@@ -231,6 +231,19 @@ def lr_lambda(kind: str, total: int) -> Callable[[int], float]:
         half = total / 2
         return lambda t: 1.0 if t < half else max(0.0, (total - t) / half)
     raise ConfigError(f"unknown scheduler {kind!r}")
+
+
+def _coerce_option(recipe: str, key: str, default: Any, value: Any) -> Any:
+    """Numbers for numeric options: YAML reads `-o adv_weight=4e-4` as the string '4e-4' (1.1 floats need a dot)."""
+    if isinstance(default, bool) or not isinstance(default, (int, float)) or isinstance(value, bool):
+        return value
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"recipe {recipe!r}: option {key} must be a number, got {value!r}") from None
+    if isinstance(default, int) and number.is_integer():
+        return int(number)
+    return number
 
 
 def bce(logits: torch.Tensor, target: float) -> torch.Tensor:

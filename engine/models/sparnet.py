@@ -53,6 +53,9 @@ class SPARNetConfig:
     norm: str = "bn"  # "bn" | "in" | "none"
     att: str = "spar"  # "spar" (2-D) | "spar3d" (3-D)
     bottleneck_size: int = 4  # side of the attention hourglass bottleneck for a 128 input
+    # Not in the official nets: add the input to the output (residual learning, VDSR-style) so a same-size restorer
+    # starts as the identity of its cubic-upsampled input; only sparnethd-lite uses it, to train in CPU hours.
+    input_skip: bool = False
 
     def __post_init__(self) -> None:
         if self.norm not in NORMS:
@@ -67,6 +70,8 @@ class SPARNetConfig:
             raise ValueError(f"SPARNetConfig: res_depth {self.res_depth} gives a negative number of middle FAUs")
         if self.encoder_hg_depth(self.down_steps - 1) < 0 or self.middle_hg_depth < 0:
             raise ValueError("SPARNetConfig: bottleneck_size too large for the number of down-sampling steps")
+        if self.input_skip and self.in_size != self.out_size:
+            raise ValueError("SPARNetConfig: input_skip needs in_size == out_size")
 
     # ----- the builder arithmetic of MODELS.md 3.4 ----------------------------------------------------------------
     def clip(self, channels: int) -> int:
@@ -260,6 +265,9 @@ class SPARNet(nn.Module):
         )
         self.out_conv = ConvLayer(cfg.clip(n0), 3)
         init_official_(self)
+        if cfg.input_skip:  # start as the identity: the residual branch's last conv outputs zeros
+            for p in self.out_conv.parameters():
+                nn.init.zeros_(p)
 
     def forward(self, x: torch.Tensor) -> SPARNetOutput:
         """(image, attention); training code uses `.image` (the official net returns the image alone)."""
@@ -267,7 +275,10 @@ class SPARNet(nn.Module):
         for block in self.decoder[:-1]:
             feat = block(feat)
         feat, att = self.decoder[-1].forward_with_attention(feat)
-        return SPARNetOutput(self.out_conv(feat), att.mean(1, keepdim=True))
+        image = self.out_conv(feat)
+        if self.config.input_skip:
+            image = image + x
+        return SPARNetOutput(image, att.mean(1, keepdim=True))
 
 
 def init_official_(model: nn.Module) -> nn.Module:
@@ -372,8 +383,9 @@ for _name, _cfg, _proto, _file, _desc in (
      "SPARNetHD_V4_Attn3D_net_H-epoch10.pth",
      "SPARNetHD blind restoration of a degraded 512 FFHQ-aligned face, 3-D attention, GAN-trained (90.1 M)"),
     ("sparnethd-lite", SPARNetConfig(min_ch=16, max_ch=64, in_size=512, out_size=512, min_feat_size=32,
-                                     res_depth=1, norm="in", att="spar"), _HD, None,
-     "SPARNetHD-Lite: the HD builder at 512 with reduced width/depth, trainable on a CPU (not an official model)"),
+                                     res_depth=1, norm="in", att="spar", input_skip=True), _HD, None,
+     "SPARNetHD-Lite: the HD builder at 512 with reduced width/depth and an input skip, trainable on a CPU "
+     "(not an official model)"),
 ):
     register(Variant(name=_name, family="sparnet", config=_cfg, builder=SPARNet, extract=_extract,
                      description=_desc, licence=_LICENCE, official_file=_file, **_proto))

@@ -121,6 +121,20 @@ def test_lite_variant_is_small_and_uses_the_hd_protocol():
     assert (v.lr_size, v.hr_size, v.upsample_input, v.crop) == (512, 512, False, "ffhq512")
 
 
+def test_input_skip_starts_as_the_identity_and_only_lite_uses_it():
+    import dataclasses
+
+    assert [n for n in ("sparnet", "sparnet-light3d", "sparnethd", "sparnethd-lite")
+            if zoo.variant(n).config.input_skip] == ["sparnethd-lite"]
+    cfg = dataclasses.replace(zoo.variant("sparnethd-lite").config, in_size=64, out_size=64, min_feat_size=16)
+    net = SPARNet(cfg).eval()
+    x = torch.rand(1, 3, 64, 64) * 2 - 1
+    with torch.no_grad():
+        assert torch.equal(net(x).image, x)
+    with pytest.raises(ValueError, match="input_skip"):
+        SPARNetConfig(in_size=16, out_size=128, input_skip=True)
+
+
 def test_registered_variants():
     files = {"sparnet": "SPARNet-V16-S4-epoch20.pth", "sparnet-light3d": "SPARNetLight_Attn3D-epoch20.pth",
              "sparnethd": "SPARNetHD_V4_Attn2D_net_H-epoch10.pth",

@@ -27,6 +27,7 @@ import torch
 from PIL import Image
 
 from engine.degrade import degrade, pil_resize
+from engine.io import ImageReadError, read_image, to_rgb8
 
 from . import targets as T
 
@@ -103,16 +104,22 @@ def check_records(records: Sequence[FaceRecord], batch: int, need_landmarks: boo
     if missing:
         raise DataError(f"{source}: {len(missing)} listed images are missing, e.g. {missing[0]}")
     probe = records[:: max(1, len(records) // 8)][:8]
-    bad = [r.path for r in probe if cv2.imread(r.path, cv2.IMREAD_COLOR) is None]
+    bad = []
+    for r in probe:
+        try:
+            read_rgb(r.path)
+        except OSError as exc:
+            bad.append(str(exc))
     if bad:
-        raise DataError(f"{source}: not readable as images: {', '.join(bad[:3])}")
+        raise DataError(f"{source}: not readable as images: {'; '.join(bad[:3])}")
 
 
 def read_rgb(path: str) -> np.ndarray:
-    image = cv2.imread(path, cv2.IMREAD_COLOR)
-    if image is None:
-        raise OSError(f"{path}: cannot read image")
-    return np.ascontiguousarray(image[..., ::-1])
+    """Through engine.io, like every other reader: upright (EXIF), 16-bit and grey handled, oversized files refused."""
+    try:
+        return to_rgb8(read_image(path).pixels)
+    except ImageReadError as exc:
+        raise OSError(str(exc)) from None
 
 
 def fit_size(image: np.ndarray, landmarks: np.ndarray | None, size: int) -> tuple[np.ndarray, np.ndarray | None]:

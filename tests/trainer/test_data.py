@@ -24,3 +24,27 @@ def test_hd_patches_cut_the_same_window_after_the_full_face_degradation(shared_d
 def test_patches_need_same_size_images():
     with pytest.raises(ValueError, match="one size"):
         random_patch([np.zeros((64, 64, 3), np.uint8), np.zeros((16, 16, 3), np.uint8)], 8, np.random.default_rng())
+
+
+def test_training_images_are_read_like_the_app_reads_them(tmp_path, monkeypatch):
+    """16-bit PNGs become 8-bit RGB, EXIF-rotated JPEGs come upright and images over the pixel limit are refused
+    from their header, as engine.io does for the app."""
+    import cv2
+    from PIL import Image
+
+    from trainer.data import read_rgb
+
+    deep = (np.arange(8 * 8 * 3, dtype=np.uint16).reshape(8, 8, 3) * 257)
+    cv2.imwrite(str(tmp_path / "deep.png"), deep[..., ::-1])
+    assert np.array_equal(read_rgb(str(tmp_path / "deep.png")), (deep // 257).astype(np.uint8))
+    wide = np.zeros((4, 12, 3), np.uint8)
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90 degrees clockwise to display
+    Image.fromarray(wide).save(tmp_path / "turned.jpg", exif=exif)
+    assert read_rgb(str(tmp_path / "turned.jpg")).shape == (12, 4, 3)
+    (tmp_path / "junk.png").write_bytes(b"not a png")
+    with pytest.raises(OSError, match="junk.png"):
+        read_rgb(str(tmp_path / "junk.png"))
+    monkeypatch.setenv("FSR_STUDIO_MAX_MEGAPIXELS", "0.00004")  # 40 pixels, the JPEG has 48
+    with pytest.raises(OSError, match="above the .* limit"):
+        read_rgb(str(tmp_path / "turned.jpg"))

@@ -53,8 +53,9 @@ class SPARNetConfig:
     norm: str = "bn"  # "bn" | "in" | "none"
     att: str = "spar"  # "spar" (2-D) | "spar3d" (3-D)
     bottleneck_size: int = 4  # side of the attention hourglass bottleneck for a 128 input
-    # Not in the official nets: add the input to the output (residual learning, VDSR-style) so a same-size restorer
-    # starts as the identity of its cubic-upsampled input; only sparnethd-lite uses it, to train in CPU hours.
+    # Not in the official nets: output = input + gain * net(input), gain a learnt scalar starting at 0 (residual
+    # learning with a ReZero gain), so a same-size restorer starts as the identity of its cubic-upsampled input;
+    # only sparnethd-lite uses it, to train in CPU hours.
     input_skip: bool = False
 
     def __post_init__(self) -> None:
@@ -265,9 +266,8 @@ class SPARNet(nn.Module):
         )
         self.out_conv = ConvLayer(cfg.clip(n0), 3)
         init_official_(self)
-        if cfg.input_skip:  # start as the identity: the residual branch's last conv outputs zeros
-            for p in self.out_conv.parameters():
-                nn.init.zeros_(p)
+        if cfg.input_skip:  # ReZero gain: starts as the identity, and survives the spectral norm of training
+            self.skip_gain = nn.Parameter(torch.zeros(1))
 
     def forward(self, x: torch.Tensor) -> SPARNetOutput:
         """(image, attention); training code uses `.image` (the official net returns the image alone)."""
@@ -277,7 +277,7 @@ class SPARNet(nn.Module):
         feat, att = self.decoder[-1].forward_with_attention(feat)
         image = self.out_conv(feat)
         if self.config.input_skip:
-            image = image + x
+            image = x + self.skip_gain * image
         return SPARNetOutput(image, att.mean(1, keepdim=True))
 
 

@@ -131,6 +131,11 @@ def test_input_skip_starts_as_the_identity_and_only_lite_uses_it():
     x = torch.rand(1, 3, 64, 64) * 2 - 1
     with torch.no_grad():
         assert torch.equal(net(x).image, x)
+    trained = add_legacy_spectral_norm(SPARNet(cfg)).train()  # as the trainer runs it (official spectral_g)
+    out = trained(x).image
+    out.abs().sum().backward()
+    assert torch.equal(out, x) and trained.skip_gain.grad.abs().item() > 0
+    assert all(torch.isfinite(p.grad).all() for p in trained.parameters() if p.grad is not None)
     with pytest.raises(ValueError, match="input_skip"):
         SPARNetConfig(in_size=16, out_size=128, input_skip=True)
 

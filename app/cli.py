@@ -17,6 +17,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "bench": ("engine.bench", "per-face latency and peak memory of every variant on this machine"),
     "eval": ("engine.cli_eval", "PSNR/SSIM-Y, landmark error and identity similarity on a face dataset"),
     "export-onnx": ("engine.cli_onnx", "export a variant to ONNX"),
+    "interpolate": ("engine.cli_interpolate", "blend two weight files of one architecture (network interpolation)"),
     "prepare": ("trainer.cli_prepare", "build a training dataset from a folder of photos"),
     "train": ("trainer.cli_train", "train or fine-tune a model"),
 }

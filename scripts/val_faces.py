@@ -22,6 +22,7 @@ from engine import zoo  # noqa: E402
 from engine.evaluate import load_eval_set  # noqa: E402
 from engine.infer import infer_faces  # noqa: E402
 from engine.io import write_image  # noqa: E402
+from engine.metrics import laplacian_sharpness as sharpness  # noqa: E402
 from engine.models.registry import pil_resize  # noqa: E402
 
 
@@ -29,11 +30,6 @@ def label(tile: np.ndarray, text: str) -> np.ndarray:
     bar = np.full((18, tile.shape[1], 3), 255, np.uint8)
     cv2.putText(bar, text, (3, 13), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (0, 0, 0), 1, cv2.LINE_AA)
     return np.vstack([bar, tile])
-
-
-def sharpness(rgb: np.ndarray) -> float:
-    y = cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2YCrCb)[..., 0].astype(np.float64)
-    return float(cv2.Laplacian(y, cv2.CV_64F).var())
 
 
 def zoom(image: np.ndarray, k: int) -> np.ndarray:

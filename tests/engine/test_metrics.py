@@ -58,3 +58,15 @@ def test_bad_shapes_raise():
         metrics.psnr(np.zeros((2, 2)), np.zeros((3, 3)))
     with pytest.raises(ValueError):
         metrics.rgb_to_y(np.zeros((4, 4)))
+
+
+def test_laplacian_sharpness_ranks_detail():
+    import cv2
+
+    from engine.metrics import laplacian_sharpness
+
+    rng = np.random.default_rng(0)
+    noise = rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)
+    blurred = cv2.GaussianBlur(noise, (0, 0), 2)
+    assert laplacian_sharpness(np.full((64, 64, 3), 128, np.uint8)) == 0.0
+    assert laplacian_sharpness(noise) > 10 * laplacian_sharpness(blurred) > 0

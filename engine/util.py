@@ -8,6 +8,24 @@ from pathlib import Path
 PART_SUFFIX = ".part"
 
 
+def _read_umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _read_umask()  # read once at import: os.umask can only be read by setting it, which races other threads
+
+
+def _mode_for(path: Path) -> int:
+    """The replaced file's permissions, else what open() would give a new file (mkstemp's 0600 would hide outputs
+    from other users and programs)."""
+    try:
+        return path.stat().st_mode & 0o777
+    except OSError:
+        return 0o666 & ~_UMASK
+
+
 def atomic_write(path: str | Path, data: bytes) -> Path:
     """Write `data` to a temporary file beside `path`, fsync it, then rename it over `path`.
 
@@ -23,6 +41,7 @@ def atomic_write(path: str | Path, data: bytes) -> Path:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, _mode_for(path))
         os.replace(tmp, path)
     except BaseException:
         try:

@@ -203,3 +203,18 @@ def test_shared_photo_reads(shared_data):
     photo = eio.read_image(shared_data / "photos" / "solvay_conference_1927.jpg")
     assert photo.pixels.shape == (1066, 2732, 3) and photo.metadata.format == "JPEG"
     assert photo.metadata.icc_profile and photo.metadata.exif
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX permission bits")
+def test_atomic_writes_get_normal_permissions_and_keep_a_replaced_files(tmp_path):
+    from engine.util import atomic_write
+
+    mask = os.umask(0o022)
+    os.umask(mask)
+    new = atomic_write(tmp_path / "new.png", b"x")
+    assert new.stat().st_mode & 0o777 == 0o666 & ~mask  # as open() would make it, not mkstemp's 0600
+    kept = tmp_path / "kept.png"
+    kept.write_bytes(b"old")
+    kept.chmod(0o640)
+    atomic_write(kept, b"new")
+    assert kept.stat().st_mode & 0o777 == 0o640 and kept.read_bytes() == b"new"

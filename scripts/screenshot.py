@@ -116,8 +116,10 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["QT_QPA_PLATFORM"] = args.platform
     work = Path(tempfile.mkdtemp(prefix="fsr-shots-"))
     os.environ.setdefault("FSR_STUDIO_CONFIG", str(work / "config"))  # never touch the user's settings
+    # nor the user's models: the fine-tune screenshot exports into the models folder, and only bundled (or given)
+    # weights should show
+    os.environ["FSR_STUDIO_MODELS"] = str(work / "models")
     if args.demo_weights or args.weights:
-        os.environ["FSR_STUDIO_MODELS"] = str(work / "models")
         from app.backend import import_checkpoint
 
         for item in args.weights:

@@ -36,6 +36,16 @@ def interpolate_states(a: Mapping[str, torch.Tensor], b: Mapping[str, torch.Tens
     return out
 
 
+def interpolated_model(name: str, a: Mapping[str, torch.Tensor], b: Mapping[str, torch.Tensor],
+                       alpha: float) -> torch.nn.Module:
+    """A fresh `name` network holding the blend of state dicts `a` and `b` (in the network's own dtypes)."""
+    model = zoo.variant(name).build()
+    expected = model.state_dict()
+    blended = interpolate_states(a, b, alpha)
+    model.load_state_dict({k: v.to(expected[k].dtype) for k, v in blended.items()}, strict=True)
+    return model
+
+
 def _source(path: Path) -> dict[str, Any]:
     card = zoo.read_card(path)
     return {"file": str(path), "sha256": zoo.sha256_of(path), "variant": card.get("variant"),
@@ -50,15 +60,13 @@ def interpolate_weights(name: str, a: str | Path, b: str | Path, alpha: float, o
     """
     a, b, out = Path(a), Path(b), Path(out)
     check_not_input(out, [a, b])
-    model = zoo.variant(name).build()
+    reference = zoo.variant(name).build()
     states = []
     for path in (a, b):
         state = zoo.read_state_dict(path)
-        zoo.check_state_dict(model, state, path)
+        zoo.check_state_dict(reference, state, path)
         states.append(state)
-    blended = interpolate_states(states[0], states[1], alpha)
-    expected = model.state_dict()
-    model.load_state_dict({k: v.to(expected[k].dtype) for k, v in blended.items()}, strict=True)
+    model = interpolated_model(name, states[0], states[1], alpha)
     card_b = zoo.read_card(b)
     card: dict[str, Any] = {
         "interpolation": {"alpha": float(alpha), "a": _source(a), "b": _source(b),

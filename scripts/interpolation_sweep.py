@@ -19,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from engine import zoo  # noqa: E402
 from engine.evaluate import load_eval_set, score_outputs  # noqa: E402
 from engine.infer import infer_faces  # noqa: E402
-from engine.interpolate import interpolate_states  # noqa: E402
+from engine.interpolate import interpolated_model  # noqa: E402
 from engine.metrics import laplacian_sharpness  # noqa: E402
 from engine.models.registry import pil_resize  # noqa: E402
 
@@ -44,9 +44,7 @@ def main() -> int:
         print(f"| {title} | {row['psnr_y']:.2f} | {row['ssim_y']:.4f} | "
               f"{np.mean([laplacian_sharpness(i) for i in images]):.1f} |", flush=True)
     for alpha in (float(x) for x in args.alphas.split(",")):
-        model = zoo.variant(args.model).build()
-        expected = model.state_dict()
-        model.load_state_dict({k: v.to(expected[k].dtype) for k, v in interpolate_states(sa, sb, alpha).items()})
+        model = interpolated_model(args.model, sa, sb, alpha)
         images = list(infer_faces(args.model, model.eval(), data.lr).images)
         row = score_outputs(images, data, None)
         print(f"| {alpha:g} | {row['psnr_y']:.2f} | {row['ssim_y']:.4f} | "

@@ -3,8 +3,12 @@
 Choose alpha on faces that are not the validation set (e.g. a slice of the training faces), then report the chosen
 file on the validation set with `fsr-studio eval`:
 
-    python scripts/interpolation_sweep.py resources/weights/fsrnet.safetensors experiments/fsrgan_v2/fsrgan.safetensors \\
-        -m fsrgan --alphas 0,0.3,0.5,0.6,0.7,0.8,1 --data /tmp/alpha_sel
+    python scripts/interpolation_sweep.py experiments/fsrnet_v1/fsrnet.safetensors \\
+        experiments/fsrgan_v2/fsrgan.safetensors -m fsrgan --alphas 0.6,0.7,0.8,0.9 \\
+        --data ../shared/data/faces128 --tail-per-folder 40
+
+(--tail-per-folder N: the last N images, by sorted name, of each sub-folder of --data, with bicubic x8 LR; that is
+how the shipped fsrgan's alpha was chosen.)
 """
 from __future__ import annotations
 
@@ -17,11 +21,21 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from engine import zoo  # noqa: E402
-from engine.evaluate import load_eval_set, score_outputs  # noqa: E402
+from engine.evaluate import IMAGE_SUFFIXES, EvalSet, load_eval_set, score_outputs  # noqa: E402
+from engine.io import read_image, to_rgb8  # noqa: E402
 from engine.infer import infer_faces  # noqa: E402
 from engine.interpolate import interpolated_model  # noqa: E402
 from engine.metrics import laplacian_sharpness  # noqa: E402
 from engine.models.registry import pil_resize  # noqa: E402
+
+
+def tail_per_folder(root: Path, n: int) -> EvalSet:
+    """The last n faces (sorted names) of every sub-folder, with bicubic x8 LR, as one evaluation set."""
+    files = [f for d in sorted(p for p in root.iterdir() if p.is_dir())
+             for f in sorted(p for p in d.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)[-n:]]
+    hr = [to_rgb8(read_image(f).pixels) for f in files]
+    return EvalSet([f"{f.parent.name}_{f.stem}" for f in files], hr,
+                   [pil_resize(h, h.shape[0] // 8) for h in hr], None, True)
 
 
 def main() -> int:
@@ -30,10 +44,13 @@ def main() -> int:
     parser.add_argument("b", type=Path)
     parser.add_argument("-m", "--model", required=True)
     parser.add_argument("--alphas", default="0,0.25,0.5,0.75,1")
-    parser.add_argument("--data", type=Path, required=True, help="HR/ folder laid out like celeba_val128")
+    parser.add_argument("--data", type=Path, required=True, help="folder laid out like celeba_val128 (HR/), or a "
+                        "folder of face sub-folders with --tail-per-folder")
     parser.add_argument("--limit", type=int)
+    parser.add_argument("--tail-per-folder", type=int, help="the last N faces of each sub-folder of --data")
     args = parser.parse_args()
-    data = load_eval_set(args.data, args.limit)
+    data = tail_per_folder(args.data, args.tail_per_folder) if args.tail_per_folder else \
+        load_eval_set(args.data, args.limit)
     sa, sb = zoo.read_state_dict(args.a), zoo.read_state_dict(args.b)
     size = data.hr[0].shape[0]
     bicubic = [pil_resize(lr, size) for lr in data.lr]

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-DEGRADATIONS = ("bicubic8", "blind", "learned")
+DEGRADATIONS = ("bicubic8", "blind", "photo", "learned")
 PREPARE_SIZES = {"coarse128": 128, "ffhq512": 512}
 
 

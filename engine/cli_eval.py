@@ -1,4 +1,8 @@
-"""Evaluate models on a folder of face pairs: PSNR/SSIM-Y, landmark NRMSE, identity similarity, speed."""
+"""Evaluate models on a folder of face pairs: PSNR/SSIM-Y, landmark NRMSE, identity similarity, speed.
+
+With --face-sizes it runs the face-size benchmark instead (engine.face_bench): every face shrunk to each size as a
+photo holds it, restored through the photo pipeline, against Lanczos and bicubic upscaling of the same photo.
+"""
 from __future__ import annotations
 
 import argparse
@@ -19,6 +23,45 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", type=Path, help="write the report as JSON")
     parser.add_argument("--markdown", type=Path, help="write a markdown table")
     parser.add_argument("--plot", type=Path, help="write a PNG plot")
+    parser.add_argument("--face-sizes", dest="face_sizes",
+                        help="face-size benchmark at these sizes in px, e.g. 12,16,24,32,48,64,96,128 (models may "
+                        "include 'auto'; sizes above the data's HR size are skipped)")
+    parser.add_argument("--no-harm-check", dest="no_harm", action=argparse.BooleanOptionalAction, default=True,
+                        help="face-size benchmark: leave out outputs that fail the consistency check (default on)")
+
+
+def parse_sizes(text: str) -> list[int]:
+    try:
+        sizes = sorted({int(s) for s in text.split(",") if s.strip()})
+    except ValueError:
+        raise ValueError(f"--face-sizes: expected comma-separated whole pixel sizes, got {text!r}") from None
+    if not sizes or sizes[0] < 4:
+        raise ValueError(f"--face-sizes: sizes must be at least 4 px, got {text!r}")
+    return sizes
+
+
+def run_face_sizes(args: argparse.Namespace) -> int:
+    from engine import face_bench, zoo
+    from engine.util import atomic_write
+
+    try:
+        sizes = parse_sizes(args.face_sizes)
+        faces = face_bench.load_faces(args.data, args.limit)
+        names = [m.strip() for m in args.models.split(",") if m.strip()]
+        report = face_bench.run(faces, names, sizes, judge=not args.no_judge, device=args.device,
+                                precision=args.mode, no_harm=args.no_harm, log=print)
+    except (FileNotFoundError, KeyError, zoo.CheckpointError, ValueError) as exc:
+        print(f"error: {exc}")
+        return 1
+    markdown = face_bench.to_markdown(report)
+    print(markdown)
+    if args.json:
+        atomic_write(args.json, (json.dumps(report, indent=2) + "\n").encode())
+    if args.markdown:
+        atomic_write(args.markdown, markdown.encode())
+    if args.plot:
+        face_bench.plot([report], args.plot)
+    return 0
 
 
 def run(args: argparse.Namespace) -> int:
@@ -26,6 +69,8 @@ def run(args: argparse.Namespace) -> int:
     from engine.evaluate import evaluate, load_eval_set, plot, to_markdown
     from engine.util import atomic_write
 
+    if args.face_sizes:
+        return run_face_sizes(args)
     try:
         data = load_eval_set(args.data, args.limit)
         names = [m.strip() for m in args.models.split(",") if m.strip()]

@@ -7,6 +7,11 @@ Three kinds, one registry (`DEGRADATIONS`), so training data, evaluation sets an
 - ``blind``: the SPARNetHD recipe (MODELS.md 3.10): optional blur (Gaussian / box / median / motion), resize to a
   random smaller size with a random interpolation, optional Gaussian noise, optional JPEG. The kernel sizes of the
   recipe are given for 512 px faces; for smaller faces they are scaled by size/512 so a 128 face is not blurred away.
+- ``photo``: a face as a real photo holds it (the blind 128/256 models' training degradation): shrunk to a random
+  source size between 12 px and the HR size (log-uniform, x1 to ~x10), blurred at that size (Gaussian, motion or
+  defocus), noise (Gaussian or signal-dependent grain, grey or colour), JPEG once or twice, then back to the HR size
+  with the pipeline's interpolation. Wider than the face-size benchmark's recipe (:func:`face_size_bench`) on
+  purpose, so the models do not learn the benchmark.
 - ``learned``: a trained SelFSR flow-field degrader (`FlowDegrader`) applied to the clean bicubic LR (batch-level,
   because it is a network; see :func:`learned`).
 
@@ -115,6 +120,100 @@ def blind(hr: np.ndarray, lr_size: int | None = None, rng: np.random.Generator |
     return np.ascontiguousarray(img)
 
 
+# ----- real-photo degradations (multi-scale) -------------------------------------------------------------------
+PHOTO_MIN_PX = 12
+
+
+def _jpeg(img: np.ndarray, quality: int) -> np.ndarray:
+    ok, buf = cv2.imencode(".jpg", img[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
+    return cv2.imdecode(buf, cv2.IMREAD_COLOR)[..., ::-1] if ok else img
+
+
+def _defocus_kernel(radius: float) -> np.ndarray:
+    r = int(np.ceil(radius))
+    yy, xx = np.mgrid[-r:r + 1, -r:r + 1]
+    kernel = np.clip(radius + 0.5 - np.sqrt(xx ** 2 + yy ** 2), 0, 1).astype(np.float32)
+    return kernel / kernel.sum()
+
+
+def photo_blur(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Optics and shake at the photo's own resolution: Gaussian, motion or defocus, a few pixels at most."""
+    kind = rng.random()
+    if kind < 0.6:
+        return cv2.GaussianBlur(img, (0, 0), sigmaX=rng.uniform(0.2, 2.0), borderType=cv2.BORDER_REFLECT)
+    if kind < 0.8:
+        k = _odd(rng.uniform(2, 7))
+        return cv2.filter2D(img, -1, _motion_kernel(k, rng.uniform(0, 360)), borderType=cv2.BORDER_REFLECT)
+    return cv2.filter2D(img, -1, _defocus_kernel(rng.uniform(0.6, 2.5)), borderType=cv2.BORDER_REFLECT)
+
+
+def photo_noise(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Sensor noise: Gaussian or signal-dependent (Poisson-like) grain, grey or per colour channel."""
+    x = img.astype(np.float32)
+    shape = x.shape if rng.random() < 0.6 else x.shape[:2] + (1,)
+    if rng.random() < 0.6:
+        x = x + rng.normal(0.0, rng.uniform(1.0, 12.0), shape)
+    else:
+        gain = rng.uniform(0.05, 0.8)  # grain std = sqrt(gain x signal): 0.05-0.8 -> ~3.5-14 levels at mid grey
+        x = x + rng.normal(0.0, 1.0, shape) * np.sqrt(gain * np.maximum(x, 1.0))
+    return np.clip(x, 0, 255).round().astype(np.uint8)
+
+
+_DOWN = (cv2.INTER_AREA, cv2.INTER_LINEAR, cv2.INTER_CUBIC)
+
+
+def photo_size(hr_size: int, rng: np.random.Generator, min_px: int = PHOTO_MIN_PX) -> int:
+    """A face's side in the photo, log-uniform between `min_px` and the HR size."""
+    return int(round(np.exp(rng.uniform(np.log(min_px), np.log(hr_size)))))
+
+
+def photo_at_size(hr: np.ndarray, side: int, rng: np.random.Generator) -> np.ndarray:
+    """The face as a photo holds it, `side` pixels across: shrunk (PIL antialiased or OpenCV), blur, noise, JPEG."""
+    img = hr
+    if side != hr.shape[0]:
+        if rng.random() < 0.5:
+            img = pil_resize(img, side)
+        else:
+            img = cv2.resize(img, (side, side), interpolation=_DOWN[rng.integers(len(_DOWN))])
+    if rng.random() < 0.75:
+        img = photo_blur(img, rng)
+    if rng.random() < 0.7:
+        img = photo_noise(img, rng)
+    if rng.random() < 0.85:
+        img = _jpeg(img, int(rng.integers(30, 96)))
+        if rng.random() < 0.25:
+            img = _jpeg(img, int(rng.integers(50, 96)))
+    return np.ascontiguousarray(img)
+
+
+def photo(hr: np.ndarray, lr_size: int | None = None, rng: np.random.Generator | None = None) -> np.ndarray:
+    """Blind multi-scale photo degradation of a uint8 face, returned at the HR size (the same-size pair the blind
+    models train on). `lr_size` fixes the source size instead of drawing it (a benchmark of one size)."""
+    hr = _check_uint8(hr)
+    rng = rng if rng is not None else np.random.default_rng()
+    size = hr.shape[0]
+    side = int(lr_size) if lr_size and lr_size != size else photo_size(size, rng)
+    small = photo_at_size(hr, side, rng)
+    if side == size:
+        return small
+    interp = cv2.INTER_CUBIC if rng.random() < 0.8 else cv2.INTER_LINEAR  # coarse crops cubic, FFHQ warps linear
+    return np.ascontiguousarray(cv2.resize(small, (size, size), interpolation=interp))
+
+
+def face_size_bench(hr: np.ndarray, side: int, rng: np.random.Generator) -> np.ndarray:
+    """The face-size benchmark's degradation (kept narrower than :func:`photo` and never trained on): HR -> side
+    (PIL bicubic, antialiased), Gaussian blur sigma ~ U(0, 1.2), Gaussian noise sigma ~ U(0, 6), JPEG q ~ U{55..95}.
+    Returns the face at `side` pixels, as the photo holds it."""
+    hr = _check_uint8(hr)
+    img = pil_resize(hr, side) if side != hr.shape[0] else hr.copy()
+    sigma = rng.uniform(0.0, 1.2)
+    if sigma > 0.05:
+        img = cv2.GaussianBlur(img, (0, 0), sigmaX=sigma, borderType=cv2.BORDER_REFLECT)
+    noise = rng.uniform(0.0, 6.0)
+    img = np.clip(img.astype(np.float32) + rng.normal(0.0, noise, img.shape), 0, 255).round().astype(np.uint8)
+    return _jpeg(img, int(rng.integers(55, 96)))
+
+
 def learned(lr_clean: torch.Tensor, degrader: torch.nn.Module) -> torch.Tensor:
     """Apply a SelFSR FlowDegrader to a batch of clean LR faces in [-1, 1] (B x 3 x h x w); returns [-1, 1].
 
@@ -138,8 +237,8 @@ def learned_uint8(lr_faces: np.ndarray, degrader: torch.nn.Module) -> np.ndarray
 
 
 # Per-sample degradations (uint8 HR -> uint8 LR). "learned" is batch-level (a network) and is applied by the caller.
-DEGRADATIONS: dict[str, Callable[..., np.ndarray]] = {"bicubic8": bicubic_x8, "blind": blind}
-NAMES = ("bicubic8", "blind", "learned")
+DEGRADATIONS: dict[str, Callable[..., np.ndarray]] = {"bicubic8": bicubic_x8, "blind": blind, "photo": photo}
+NAMES = ("bicubic8", "blind", "photo", "learned")
 
 
 def degrade(name: str, hr: np.ndarray, lr_size: int | None = None,

@@ -83,18 +83,21 @@ class FaceJudge:
         self.predictor = dlib.shape_predictor(str(folder / "shape_predictor_68_face_landmarks.dat"))
         self.encoder = dlib.face_recognition_model_v1(str(folder / "dlib_face_recognition_resnet_model_v1.dat"))
 
-    def _rect(self, size: int) -> Any:
-        # The coarse crop is 1.25x the landmark box around its centre: the box is the central 80% of the crop.
+    def _rect(self, size: int, box: Sequence[float] | None = None) -> Any:
+        """The face box the predictor starts from: `box` (x0, y0, x1, y1), else the coarse crop's landmark box (the
+        crop is 1.25x the landmark box around its centre: the central 80%)."""
+        if box is not None:
+            return self._dlib.rectangle(*(int(round(v)) for v in box))
         m = size * 0.1
         return self._dlib.rectangle(int(m), int(m), int(size - m), int(size - m))
 
-    def landmarks(self, image: np.ndarray) -> np.ndarray:
-        shape = self.predictor(np.ascontiguousarray(image), self._rect(image.shape[0]))
+    def landmarks(self, image: np.ndarray, box: Sequence[float] | None = None) -> np.ndarray:
+        shape = self.predictor(np.ascontiguousarray(image), self._rect(image.shape[0], box))
         return np.array([[p.x, p.y] for p in shape.parts()], np.float64)
 
-    def embedding(self, image: np.ndarray) -> np.ndarray:
+    def embedding(self, image: np.ndarray, box: Sequence[float] | None = None) -> np.ndarray:
         image = np.ascontiguousarray(image)
-        shape = self.predictor(image, self._rect(image.shape[0]))
+        shape = self.predictor(image, self._rect(image.shape[0], box))
         return np.asarray(self.encoder.compute_face_descriptor(image, shape))
 
 

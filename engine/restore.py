@@ -48,6 +48,23 @@ class FaceResult:
     seconds: dict[str, float] = field(default_factory=dict)  # model -> seconds spent on this face
     notes: list[str] = field(default_factory=list)  # too small/large, skipped, fallbacks, ...
     skipped: bool = False  # True when no model output was pasted for this face
+    chosen: dict[str, str] = field(default_factory=dict)  # label -> variant that made the output ("auto" picks)
+    checks: dict[str, Any] = field(default_factory=dict)  # label -> engine.consistency.Consistency (no-harm check)
+
+    @property
+    def size_px(self) -> float:
+        """The face's size in the photo: the side of its coarse crop in photo pixels (any crop as a fallback)."""
+        crop = self.crops.get("coarse128") or next(iter(self.crops.values()), None)
+        return float(crop.source_px) if crop is not None else float(self.box[2] - self.box[0])
+
+    def variant_of(self, label: str) -> str:
+        """The variant behind `label`'s output for this face (auto chooses per face)."""
+        return self.chosen.get(label) or variant_for(label).name
+
+    def pasted(self, label: str, no_harm: bool = True) -> bool:
+        """Whether `label`'s output goes into the photo: it exists and, with the no-harm check on, passed it."""
+        check = self.checks.get(label)
+        return label in self.outputs and not (no_harm and check is not None and not check.passed)
 
 
 @dataclass
@@ -82,6 +99,28 @@ class LoadedModel:
     @property
     def protocol(self) -> str:
         return self.variant.crop
+
+    @property
+    def protocols(self) -> list[str]:
+        return [self.variant.crop]
+
+
+@dataclass
+class AutoModel:
+    """`auto`: per face, the candidate whose size band fits the face (engine.auto); outputs are stored as "auto"."""
+
+    label: str
+    candidates: dict[str, LoadedModel]  # variant name -> loaded network (only those with weights)
+
+    @property
+    def protocols(self) -> list[str]:
+        return sorted({"coarse128", *(m.protocol for m in self.candidates.values())})
+
+    def choose(self, face: "FaceResult") -> tuple[LoadedModel | None, str]:
+        from .auto import choose
+
+        name, reason = choose(face.size_px, lambda n: n in self.candidates)
+        return (self.candidates[name] if name else None), reason
 
 
 def variant_for(label: str, module: Any = None) -> Any:
@@ -118,14 +157,46 @@ def weights_sha256(path: str | None) -> str | None:
     return _SHA_CACHE[key]
 
 
-def load_models(models: Sequence[Any], device: Any = None, weights: str | Path | None = None) -> list[LoadedModel]:
+def resolve_name(name: str, notes: list[str] | None = None) -> str:
+    """A family name (fsrnet, sparnet, sparnethd, selfsr, ...) -> the best variant with weights; notes say which."""
+    from . import zoo
+    from .auto import resolve_family
+
+    if ":" in name:  # "fsrnet:my-finetune" names a weight file, not a family
+        return name
+    resolved, note = resolve_family(name, lambda n: n in zoo.names() and zoo.find_weights(n) is not None)
+    if note and notes is not None:
+        notes.append(note)
+    return resolved
+
+
+def load_auto(device: Any = None) -> AutoModel:
+    """The auto model: every candidate of engine.auto.AUTO_BANDS that has weights, loaded once."""
+    from . import zoo
+    from .auto import AUTO, candidates
+
+    loaded = {}
+    for name in candidates():
+        if zoo.find_weights(name) is None:
+            continue
+        module = zoo.load(name, device=device)
+        path = getattr(module, "weights_path", None)
+        loaded[name] = LoadedModel(name, zoo.variant(name), module, path, weights_sha256(path))
+    return AutoModel(AUTO, loaded)
+
+
+def load_models(models: Sequence[Any], device: Any = None, weights: str | Path | None = None,
+                notes: list[str] | None = None) -> list[Any]:
     """Names -> networks from the zoo (WeightsNotFound says where to put missing files); (label, module) kept as is.
 
-    `weights` is an explicit weight file, allowed only with a single model.
+    "auto" gives an :class:`AutoModel`; a family name without weights of its own resolves to the best member with
+    weights (engine.auto.FAMILY_PREFERENCE), noted in `notes`. `weights` is an explicit weight file, allowed only
+    with a single model.
     """
     from . import zoo
+    from .auto import AUTO
 
-    single = isinstance(models, (str, LoadedModel)) or (isinstance(models, tuple) and len(models) == 2
+    single = isinstance(models, (str, LoadedModel, AutoModel)) or (isinstance(models, tuple) and len(models) == 2
                                                          and isinstance(models[0], str)
                                                          and not isinstance(models[1], str))
     specs = [models] if single else list(models)
@@ -135,13 +206,17 @@ def load_models(models: Sequence[Any], device: Any = None, weights: str | Path |
         raise ValueError("an explicit weight file applies to a single model; got several")
     loaded: list[LoadedModel] = []
     for spec in specs:
-        if isinstance(spec, LoadedModel):
+        if isinstance(spec, (LoadedModel, AutoModel)):
             item = spec
         elif isinstance(spec, (tuple, list)) and len(spec) == 2 and isinstance(spec[0], str):
             label, module = spec
             path = getattr(module, "weights_path", None)
             item = LoadedModel(label, variant_for(label, module), module, path, weights_sha256(path))
+        elif isinstance(spec, str) and spec == AUTO and weights is None:
+            item = load_auto(device)
         elif isinstance(spec, str):
+            if weights is None:
+                spec = resolve_name(spec, notes)
             v = variant_for(spec)
             if v.task != "restore":
                 raise ValueError(f"{spec!r} is a {v.task} network, not a face restoration model")
@@ -274,15 +349,55 @@ def _face_results(rgb: np.ndarray, detections: Sequence[Detection], protocols: S
     return faces
 
 
+def _run_auto(model: AutoModel, faces: Sequence[FaceResult], **kw: Any) -> None:
+    """Group the faces by the candidate auto picks for their size, run each group under the label "auto"."""
+    groups: dict[str, list[FaceResult]] = {}
+    for face in faces:
+        chosen, reason = model.choose(face)
+        face.notes.append(reason)
+        if chosen is None:
+            kw["steps"].advance(1, f"{model.label}: face {face.index + 1} kept as is")
+            continue
+        face.chosen[model.label] = chosen.variant.name
+        groups.setdefault(chosen.variant.name, []).append(face)
+    for name, group in groups.items():
+        _run_model(model.candidates[name], group, label=model.label, **kw)
+
+
+def _run_any(model: Any, faces: Sequence[FaceResult], **kw: Any) -> None:
+    if isinstance(model, AutoModel):
+        _run_auto(model, faces, **kw)
+    else:
+        _run_model(model, faces, **kw)
+    for face in faces:
+        check_face(face, model.label)
+
+
+def check_face(face: FaceResult, label: str) -> None:
+    """The no-harm check of one output (engine.consistency), stored in face.checks and noted when it fails."""
+    from .consistency import check_consistency
+
+    out = face.outputs.get(label)
+    if out is None:
+        return
+    crop = face.crops[variant_for(face.variant_of(label)).crop]
+    check = check_consistency(out, crop.image, crop.source_px)
+    face.checks[label] = check
+    if not check.passed:
+        face.notes.append(f"{label}: {check.describe()}: not pasted, the face keeps its upscaled original")
+
+
 def _run_model(model: LoadedModel, faces: Sequence[FaceResult], *, tta: bool, device: Any, precision: str,
-               batch_size: int, gray: bool, steps: _Steps) -> None:
-    """Run one model over every usable face in batches, storing outputs, maps, seconds and notes on the faces."""
+               batch_size: int, gray: bool, steps: _Steps, label: str | None = None) -> None:
+    """Run one model over every usable face in batches, storing outputs, maps, seconds and notes on the faces
+    (under `label`, default the model's own)."""
     import torch
 
     from .infer import infer_faces
     from .models.registry import pil_resize
 
     v = model.variant
+    label = label or model.label
     todo: list[tuple[FaceResult, np.ndarray]] = []
     for face in faces:
         crop = face.crops[v.crop]
@@ -311,14 +426,14 @@ def _run_model(model: LoadedModel, faces: Sequence[FaceResult], *, tta: bool, de
             peaks = heatmap_peaks(torch.from_numpy(result.maps["priors"][:, :n_landmarks]), out_size=v.hr_size)
             landmarks = peaks.numpy().astype(np.float32)
         for i, (face, _) in enumerate(chunk):
-            face.outputs[model.label] = np.ascontiguousarray(outputs[i])
+            face.outputs[label] = np.ascontiguousarray(outputs[i])
             maps = {k: np.ascontiguousarray(m[i]) for k, m in result.maps.items()}
             if landmarks is not None:
                 maps["landmarks"] = landmarks[i] * (face.crops[v.crop].size / v.hr_size)
-            face.maps[model.label] = maps
-            face.seconds[model.label] = result.seconds / len(chunk)
+            face.maps[label] = maps
+            face.seconds[label] = result.seconds / len(chunk)
             face.notes.extend(n for n in result.notes if n not in face.notes)
-        steps.advance(len(chunk), f"{model.label}: {min(start + len(chunk), len(todo))}/{len(todo)} faces")
+        steps.advance(len(chunk), f"{label}: {min(start + len(chunk), len(todo))}/{len(todo)} faces")
 
 
 def restore_faces(image: np.ndarray, detections: Sequence[Detection], models: Sequence[Any] = ("fsrnet",), *,
@@ -336,12 +451,12 @@ def restore_faces(image: np.ndarray, detections: Sequence[Detection], models: Se
     rgb = to_rgb8(image)
     if aligned and not detections:
         detections = [_aligned_detection(rgb.shape)]
-    faces = _face_results(rgb, detections, sorted({m.protocol for m in loaded}), aligned)
+    faces = _face_results(rgb, detections, sorted({p for m in loaded for p in m.protocols}), aligned)
     steps = _Steps(len(faces) * len(loaded), progress, cancel)
     gray = is_gray_content(np.asarray(image)[..., :3] if np.asarray(image).ndim == 3 else np.asarray(image))
     for model in loaded:
-        _run_model(model, faces, tta=tta, device=device, precision=precision, batch_size=batch_size, gray=gray,
-                   steps=steps)
+        _run_any(model, faces, tta=tta, device=device, precision=precision, batch_size=batch_size, gray=gray,
+                 steps=steps)
     for face in faces:
         face.skipped = not face.outputs
     return faces
@@ -349,11 +464,12 @@ def restore_faces(image: np.ndarray, detections: Sequence[Detection], models: Se
 
 def compose_photo(image: np.ndarray, faces: Sequence[FaceResult], model: str, scale: float = 2, *,
                   blend: float = 1.0, alpha: np.ndarray | None = None, color_match: bool = True,
-                  mask: str = "square") -> np.ndarray:
+                  mask: str = "square", no_harm: bool = True) -> np.ndarray:
     """Upscale the photo (Lanczos) and paste one model's restored faces back into it.
 
     image: the input photo (HxW, HxWx3, HxWx4 or HxWx2 with alpha; uint8/uint16); the result has the same channels
-    and dtype at round(scale x size). mask: "square", "landmarks" or "none" (aligned inputs).
+    and dtype at round(scale x size). mask: "square", "landmarks" or "none" (aligned inputs). no_harm: leave out
+    faces whose output failed the consistency check (FaceResult.checks); False pastes every output.
     """
     from .faces.align import transform_points
     from .faces.paste import attach_alpha, paste_face, upscale_background
@@ -367,11 +483,13 @@ def compose_photo(image: np.ndarray, faces: Sequence[FaceResult], model: str, sc
     canvas = upscale_background(pixels, scale)
     sy, sx = canvas.shape[0] / pixels.shape[0], canvas.shape[1] / pixels.shape[1]
     gray = is_gray_content(pixels)
-    protocol = variant_for(model).crop
     for face in faces:
-        out = face.outputs.get(model)
-        if out is None or protocol not in face.crops:
+        if not face.pasted(model, no_harm):
             continue
+        protocol = variant_for(face.variant_of(model)).crop
+        if protocol not in face.crops:
+            continue
+        out = face.outputs[model]
         crop = face.crops[protocol]
         lm = None
         if mask == "landmarks" and face.landmarks68 is not None:
@@ -389,11 +507,33 @@ def crop_to_photo(points: np.ndarray, crop: AlignedFace) -> np.ndarray:
     return transform_points(invert(crop.matrix), points).astype(np.float32)
 
 
+def provenance_of(model: Any, faces: Sequence[FaceResult], settings: dict[str, Any], no_harm: bool = True
+                  ) -> dict[str, Any]:
+    """What made a restored photo: model, weights and their sha256 (per variant for auto, with each face's pick)."""
+    label = model.label
+    pasted = sum(1 for f in faces if f.pasted(label, no_harm))
+    rejected = sum(1 for f in faces if label in f.outputs and not f.pasted(label, no_harm))
+    row: dict[str, Any] = {"software": "FSR Studio", "model": label}
+    if isinstance(model, AutoModel):
+        used = {f.chosen[label] for f in faces if label in f.chosen}
+        row.update(variant="auto", weights={n: Path(model.candidates[n].weights).name for n in sorted(used)
+                                            if model.candidates[n].weights},
+                   weights_sha256={n: model.candidates[n].sha256 for n in sorted(used)},
+                   face_models={str(f.index): f.chosen.get(label, "original (upscaled)") for f in faces})
+    else:
+        row.update(variant=model.variant.name,
+                   weights=Path(model.weights).name if model.weights else "in-memory module (no weight file)",
+                   weights_sha256=model.sha256)
+    row.update(faces_restored=pasted, faces_kept_by_no_harm_check=rejected, **settings)
+    return row
+
+
 def restore_photo(source: str | Path | np.ndarray, models: Sequence[Any] = ("fsrnet",), scale: float = 2, *,
                   detector: str = "dlib", detector_model: str | Path | None = None, only_center_face: bool = False,
                   aligned: bool = False, blend: float = 1.0, tta: bool = False, device: Any = None,
                   progress: Progress | None = None, cancel: Cancel | None = None, precision: str = "auto",
-                  color_match: bool = True, mask: str = "square", batch_size: int = 8) -> PhotoResult:
+                  color_match: bool = True, mask: str = "square", batch_size: int = 8,
+                  no_harm: bool = True) -> PhotoResult:
     """Read (if a path), detect, align, restore with every model, paste back; see the module docstring.
 
     models: zoo names, (name, nn.Module) pairs or LoadedModel objects; the first one gives ``result.image``.
@@ -420,11 +560,11 @@ def restore_photo(source: str | Path | np.ndarray, models: Sequence[Any] = ("fsr
     if pixels.dtype not in (np.uint8, np.uint16):
         raise TypeError(f"expected uint8 or uint16 pixels, got {pixels.dtype}")
     timings["read"], tick = time.perf_counter() - tick, time.perf_counter()
-    loaded = load_models(models, device)
+    notes: list[str] = []
+    loaded = load_models(models, device, notes=notes)
     timings["load_models"], tick = time.perf_counter() - tick, time.perf_counter()
     check_output_memory(pixels, alpha, float(scale), len(loaded), source_name or "the photo")
     rgb = to_rgb8(pixels)
-    notes: list[str] = []
     steps = _Steps(1, progress, cancel)
     steps.check()
     if aligned:
@@ -438,7 +578,7 @@ def restore_photo(source: str | Path | np.ndarray, models: Sequence[Any] = ("fsr
     if not detections:
         notes.append("no face found: the photo is only upscaled")
     timings["detect"], tick = time.perf_counter() - tick, time.perf_counter()
-    faces = _face_results(rgb, detections, sorted({m.protocol for m in loaded}), aligned)
+    faces = _face_results(rgb, detections, sorted({p for m in loaded for p in m.protocols}), aligned)
     timings["align"], tick = time.perf_counter() - tick, time.perf_counter()
     gray = is_gray_content(pixels)
     if gray and pixels.ndim == 3:
@@ -446,26 +586,23 @@ def restore_photo(source: str | Path | np.ndarray, models: Sequence[Any] = ("fsr
     steps.total = 1 + len(faces) * len(loaded) + len(loaded)
     steps.advance(1, f"{len(faces)} face(s) found")
     for model in loaded:
-        _run_model(model, faces, tta=tta, device=device, precision=precision, batch_size=batch_size, gray=gray,
-                   steps=steps)
+        _run_any(model, faces, tta=tta, device=device, precision=precision, batch_size=batch_size, gray=gray,
+                 steps=steps)
         timings[f"restore:{model.label}"], tick = time.perf_counter() - tick, time.perf_counter()
     for face in faces:
         face.skipped = not face.outputs
     images: dict[str, np.ndarray] = {}
     for model in loaded:
         images[model.label] = compose_photo(pixels, faces, model.label, scale, blend=blend, alpha=alpha,
-                                            color_match=color_match, mask="none" if aligned else mask)
+                                            color_match=color_match, mask="none" if aligned else mask,
+                                            no_harm=no_harm)
         timings[f"paste:{model.label}"], tick = time.perf_counter() - tick, time.perf_counter()
         steps.advance(1, f"{model.label}: photo composed")
     timings["total"] = time.perf_counter() - t_start
     settings = {"scale": float(scale), "detector": "aligned input" if aligned else detector, "blend": float(blend),
                 "tta": bool(tta), "only_center_face": bool(only_center_face), "color_match": bool(color_match),
-                "mask": mask}
-    provenance = {m.label: {"software": "FSR Studio", "model": m.label, "variant": m.variant.name,
-                            "weights": Path(m.weights).name if m.weights else "in-memory module (no weight file)",
-                            "weights_sha256": m.sha256,
-                            "faces_restored": sum(1 for f in faces if m.label in f.outputs), **settings}
-                  for m in loaded}
+                "mask": mask, "no_harm_check": bool(no_harm)}
+    provenance = {m.label: provenance_of(m, faces, settings, no_harm) for m in loaded}
     return PhotoResult(image=images[loaded[0].label], images=images, faces=faces, timings=timings,
                        source=source_name, metadata=metadata, scale=float(scale), models=[m.label for m in loaded],
                        notes=notes, provenance=provenance)

@@ -53,7 +53,7 @@ MEAN_SHAPE_68 = np.array([
 ], dtype=np.float32)
 MEAN_SHAPE_BOX_GAIN = 1.0425
 
-PROTOCOL_SIZES = {"coarse128": 128, "ffhq512": 512}
+PROTOCOL_SIZES = {"coarse128": 128, "ffhq256": 256, "ffhq512": 512}
 
 
 def protocol_size(protocol: str) -> int:
@@ -168,7 +168,7 @@ def crop_ffhq(rgb: np.ndarray, landmarks5: np.ndarray, size: int = 512) -> Align
         warp = matrix
     image = cv2.warpAffine(src, warp, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
                            borderValue=FFHQ_BORDER_RGB)
-    return AlignedFace(image=image, matrix=matrix, protocol="ffhq512", source_px=float(source_px))
+    return AlignedFace(image=image, matrix=matrix, protocol=f"ffhq{size}", source_px=float(source_px))
 
 
 def compose(second: np.ndarray, first: np.ndarray) -> np.ndarray:

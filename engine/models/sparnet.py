@@ -55,8 +55,11 @@ class SPARNetConfig:
     bottleneck_size: int = 4  # side of the attention hourglass bottleneck for a 128 input
     # Not in the official nets: output = input + gain * net(input), gain a learnt scalar starting at 0 (residual
     # learning with a ReZero gain), so a same-size restorer starts as the identity of its cubic-upsampled input;
-    # only sparnethd-lite uses it, to train in CPU hours.
+    # only the CPU-trained variants use it. skip_gain_init 1 (the blind variants) also zeroes the last conv: the
+    # residual is on from the first step (a gain starting at 0 barely moves under Adam), and the net still starts as
+    # the identity. Not with spectral norm in training (the norm of a zero weight is NaN): sparnethd-lite keeps 0.
     input_skip: bool = False
+    skip_gain_init: float = 0.0
 
     def __post_init__(self) -> None:
         if self.norm not in NORMS:
@@ -268,6 +271,16 @@ class SPARNet(nn.Module):
         init_official_(self)
         if cfg.input_skip:  # ReZero gain: starts as the identity, and survives the spectral norm of training
             self.skip_gain = nn.Parameter(torch.zeros(1))
+            self.start_as_identity_()
+
+    def start_as_identity_(self) -> None:
+        """With skip_gain_init != 0: gain = skip_gain_init and a zero last conv, so output == input at step 0."""
+        if self.config.input_skip and self.config.skip_gain_init and hasattr(self, "skip_gain"):
+            with torch.no_grad():
+                self.skip_gain.fill_(float(self.config.skip_gain_init))
+                self.out_conv.conv2d.weight.zero_()
+                if self.out_conv.conv2d.bias is not None:
+                    self.out_conv.conv2d.bias.zero_()
 
     def forward(self, x: torch.Tensor) -> SPARNetOutput:
         """(image, attention); training code uses `.image` (the official net returns the image alone)."""
@@ -292,6 +305,9 @@ def init_official_(model: nn.Module) -> nn.Module:
             elif isinstance(m, nn.BatchNorm2d):
                 nn.init.normal_(m.weight, 1.0, 0.02)
                 nn.init.zeros_(m.bias)
+        for m in model.modules():
+            if isinstance(m, SPARNet):
+                m.start_as_identity_()
     return model
 
 
@@ -369,6 +385,10 @@ _LICENCE = ("Architecture and official weights: SPARNet/SPARNetHD (Chen et al., 
 
 _X8 = dict(lr_size=16, hr_size=128, upsample_input=True, value_range=(-1.0, 1.0), crop="coarse128")
 _HD = dict(lr_size=512, hr_size=512, upsample_input=False, value_range=(-1.0, 1.0), crop="ffhq512")
+# Blind same-size restorers (not official): the face crop at its real size in the photo, cubic-upsampled to the
+# protocol size, is restored in place; output = input + net (see SPARNetConfig.input_skip).
+_BLIND128 = dict(lr_size=128, hr_size=128, upsample_input=False, value_range=(-1.0, 1.0), crop="coarse128")
+_BLIND256 = dict(lr_size=256, hr_size=256, upsample_input=False, value_range=(-1.0, 1.0), crop="ffhq256")
 _HD_CONFIG = SPARNetConfig(min_ch=32, max_ch=512, in_size=512, out_size=512, min_feat_size=32, res_depth=10,
                            norm="in", att="spar")
 
@@ -386,6 +406,13 @@ for _name, _cfg, _proto, _file, _desc in (
                                      res_depth=1, norm="in", att="spar", input_skip=True), _HD, None,
      "SPARNetHD-Lite: the HD builder at 512 with reduced width/depth and an input skip, trainable on a CPU "
      "(not an official model)"),
+    ("sparnet-blind", SPARNetConfig(res_depth=1, att="spar3d", input_skip=True, skip_gain_init=1.0), _BLIND128,
+     None, "SPARNet-Light-3D blind restorer of real-photo faces of any size (coarse 128 crop, residual over the "
+     "cubic-upsampled crop; started from the x8 weights; not an official model)"),
+    ("sparnethd-blind256", SPARNetConfig(min_ch=16, max_ch=64, in_size=256, out_size=256, min_feat_size=32,
+                                         res_depth=1, norm="in", att="spar", input_skip=True, skip_gain_init=1.0),
+     _BLIND256, None, "SPARNetHD-Lite at 256 on the FFHQ-aligned crop: blind restorer for large faces (residual over "
+     "the crop; not an official model)"),
 ):
     register(Variant(name=_name, family="sparnet", config=_cfg, builder=SPARNet, extract=_extract,
                      description=_desc, licence=_LICENCE, official_file=_file, **_proto))

@@ -99,7 +99,7 @@ def test_each_family_restores_the_whole_solvay_photo(name, solvay):
     """Untrained nets paint garbage faces, but only inside the faces' own regions, at the right output size."""
     import cv2
 
-    result = engine.restore_photo(solvay.pixels, [(name, tiny(name))], scale=2, precision="fp32")
+    result = engine.restore_photo(solvay.pixels, [(name, tiny(name))], scale=2, precision="fp32", no_harm=False)
     h, w = solvay.pixels.shape[:2]
     assert result.image.shape == (2 * h, 2 * w, 3) and len(result.faces) >= 26
     assert sum(not f.skipped for f in result.faces) == len(result.faces)

@@ -3,6 +3,7 @@ model for the whole photo pipeline (read, detect, align, restore, paste) on this
 
     python -m engine.bench_pipeline                       # every restore variant, Solvay + crowd_1
     python -m engine.bench_pipeline --models fsrnet,sparnet --json bench_out/pipeline.json
+    python -m engine.bench_pipeline --models auto --photos solvay_conference_1927.jpg --skip-detection
 
 Detection: each back end on the Solvay 1927 photo (29 faces) and the crowd photo. There are no ground-truth boxes, so a
 face counts as found when it matches (eye centres within half the inter-ocular distance) a face that at least two back
@@ -12,6 +13,12 @@ as skipped.
 Restoration: every model runs with random weights (speed does not depend on them) in its own subprocess, so the peak
 resident memory reported is that model's pipeline alone. 512 px (SPARNetHD) variants restore only `--hd-faces` faces
 per photo; their per-photo time is extrapolated from the per-face time and marked so.
+
+`auto` (a model per face by its size, engine.auto) is measured with the weights it finds (user models folder, then
+the bundled ones), as a user runs it, with the no-harm check on: cold (the first ``restore_photo`` of the process,
+loading its candidates included) and warm (the same photo again with the models already loaded). Its rows say how many
+faces each candidate restored and how many kept the upscaled original (no weights for their size, or the no-harm
+check); with no weights for a size band, those faces cost nothing but the paste.
 """
 from __future__ import annotations
 
@@ -34,7 +41,8 @@ SOLVAY_FACES = 29
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--models", default="all", help="comma-separated restore variants (default: all)")
+    parser.add_argument("--models", default="all",
+                        help="comma-separated restore variants and/or auto (default: all = every variant and auto)")
     parser.add_argument("--photos", default=",".join(DEFAULT_PHOTOS),
                         help="photo files, or names in ../shared/data/photos")
     parser.add_argument("--detector", default="dlib", help="detector for the restoration runs (default: dlib)")
@@ -164,6 +172,48 @@ def measure_restore(model_name: str, photo: Path, args: argparse.Namespace) -> d
             "precision": args.precision}
 
 
+def measure_auto(photo: Path, args: argparse.Namespace) -> dict[str, Any]:
+    """Runs inside a child process: `auto` with the weights it finds, no-harm check on; cold, then warm."""
+    from collections import Counter
+
+    import torch
+
+    from .auto import AUTO
+    from .restore import load_models, restore_photo
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    base = _peak_rss_mb()
+    detector_model = None if DETECTOR_FILES.get(args.detector) is None else \
+        args.detector_models / DETECTOR_FILES[args.detector]
+    kw = dict(detector=args.detector, detector_model=detector_model, precision=args.precision, no_harm=True)
+    t0 = time.perf_counter()
+    models = load_models([AUTO])
+    t_load = time.perf_counter() - t0
+    cold = restore_photo(photo, models, args.scale, **kw)
+    t_cold = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    warm = restore_photo(photo, models, args.scale, **kw)
+    t_warm = time.perf_counter() - t0
+    faces = warm.faces
+    picks = Counter(f.chosen[AUTO] if f.pasted(AUTO) else
+                    ("original (no-harm check)" if AUTO in f.outputs else "original (no weights for its size)")
+                    for f in faces)
+    restored = sum(1 for f in faces if f.pasted(AUTO))
+    restore_s = warm.timings.get(f"restore:{AUTO}", 0.0)
+    return {"model": AUTO, "photo": photo.name, "faces_detected": len(faces), "faces_restored": restored,
+            "candidates": list(models[0].candidates), "picks": dict(picks),
+            "faces_kept_by_no_harm_check": sum(1 for f in faces if AUTO in f.outputs and not f.pasted(AUTO)),
+            "load_s": round(t_load, 3), "cold_s": round(t_cold, 2), "warm_s": round(t_warm, 2),
+            "cold_timings": {k: round(v, 3) for k, v in cold.timings.items()},
+            "warm_timings": {k: round(v, 3) for k, v in warm.timings.items()},
+            "detect_s": round(warm.timings.get("detect", 0.0), 3),
+            "s_per_face": round(restore_s / restored, 3) if restored else 0.0, "s_per_photo": round(t_warm, 2),
+            "extrapolated": False, "peak_rss_mb": round(_peak_rss_mb(), 1),
+            "model_rss_mb": round(_peak_rss_mb() - base, 1), "threads": torch.get_num_threads(),
+            "precision": args.precision, "no_harm_check": True}
+
+
 def restore_table(models: list[str], photos: list[Path], args: argparse.Namespace) -> list[dict[str, Any]]:
     rows = []
     for model in models:
@@ -182,6 +232,14 @@ def restore_table(models: list[str], photos: list[Path], args: argparse.Namespac
     return rows
 
 
+def _print_auto_row(r: dict[str, Any]) -> None:
+    if "error" in r:
+        return
+    picks = ", ".join(f"{k} {v}" for k, v in sorted(r["picks"].items())) or "no faces"
+    print(f"{'':<16} {'':<28} auto cold {r['cold_s']:.1f} s (models {r['load_s']:.1f} s), warm {r['warm_s']:.1f} s; "
+          f"weights: {', '.join(r['candidates']) or 'none'}; faces: {picks}", flush=True)
+
+
 def _print_restore_row(r: dict[str, Any]) -> None:
     if "error" in r:
         print(f"{r['model']:<16} {r['photo']:<28} ERROR {r['error'].strip().splitlines()[-1] if r['error'] else ''}")
@@ -190,6 +248,8 @@ def _print_restore_row(r: dict[str, Any]) -> None:
     print(f"{r['model']:<16} {r['photo']:<28} {r['faces_restored']:>3}/{r['faces_detected']:<3} "
           f"{r['detect_s']:>7.2f} {r['s_per_face']:>8.3f} {r['s_per_photo']:>9.1f}{mark} {r['peak_rss_mb']:>8.0f}",
           flush=True)
+    if r["model"] == "auto":
+        _print_auto_row(r)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -198,7 +258,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.one:
         model, photo = args.one.split("|", 1)
-        print(json.dumps(measure_restore(model, Path(photo), args)))
+        row = measure_auto(Path(photo), args) if model == "auto" else measure_restore(model, Path(photo), args)
+        print(json.dumps(row))
         return 0
     from . import zoo
 
@@ -208,7 +269,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"photos not found: {', '.join(missing)} (../shared/data/photos is expected beside the checkout)",
               file=sys.stderr)
         return 1
-    models = zoo.names("restore") if args.models == "all" else [m for m in args.models.split(",") if m]
+    models = [*zoo.names("restore"), "auto"] if args.models == "all" else [m for m in args.models.split(",") if m]
+    unknown = [m for m in models if m != "auto" and m not in zoo.names("restore")]
+    if unknown:
+        print(f"unknown models: {', '.join(unknown)} (restore variants: {', '.join(zoo.names('restore'))}, or auto)",
+              file=sys.stderr)
+        return 2
     report: dict[str, Any] = {"machine": {"platform": platform.platform(), "cpus": os.cpu_count(),
                                           "load_average": os.getloadavg(), "python": platform.python_version()},
                               "detection": [], "restore": []}
@@ -224,7 +290,7 @@ def main(argv: list[str] | None = None) -> int:
                       f" {r['recall']:>7.3f} {r['seconds']:>8.2f}")
     if not args.skip_restore:
         print(f"\nRestoration, detector {args.detector}, scale x{args.scale} (random weights; * = extrapolated from "
-              f"{args.hd_faces} faces)")
+              f"{args.hd_faces} faces; auto: the weights found, no-harm check on, s/photo warm)")
         print(f"{'model':<16} {'photo':<28} {'faces':>7} {'detect_s':>7} {'s/face':>8} {'s/photo':>9}  {'peak MB':>8}")
         report["restore"] = restore_table(models, photos, args)
     report["machine"]["load_average_end"] = os.getloadavg()

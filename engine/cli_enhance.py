@@ -1,6 +1,12 @@
 """Restore every face in photos or folders (flags mirror GFPGAN/CodeFormer/Real-ESRGAN).
 
+    fsr-studio enhance -i PHOTO_OR_FOLDER -o OUT_DIR -s 2               # -m auto: a model per face, by its size
     fsr-studio enhance -i PHOTO_OR_FOLDER -o OUT_DIR -m fsrnet,fsrgan -s 2
+
+The default model, ``auto``, picks per face the variant whose size range fits the face (engine.auto) and keeps the
+upscaled original where no weights fit; family names (``-m sparnet``) use the best weights of the family found. A
+restored face that contradicts the photo (engine.consistency) is not pasted unless --no-no-harm-check; the report
+lists every face with its size, auto's pick and any such verdict.
 
 Writes ``<stem>_<suffix or model>.<ext>`` per model (same format as the input unless --ext), optionally
 restored_faces/, cropped_faces/, cmp/ (--save-faces) and priors/ (--save-priors). One bad file is reported and the
@@ -25,8 +31,10 @@ EXT_CHOICES = ("auto", "png", "jpg", "webp", "tif", "bmp")
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-i", "--input", required=True, help="a photo or a folder of photos")
     parser.add_argument("-o", "--output", default="results", help="output folder (default: results)")
-    parser.add_argument("-m", "--models", "--model", default="fsrnet",
-                        help="model name(s), comma separated (default: fsrnet); see `fsr-studio models`")
+    parser.add_argument("-m", "--models", "--model", default=None,
+                        help="model name(s), comma separated (default: auto, a variant per face chosen by its size; "
+                        "with -w, the variant named by the weight file's card, else fsrnet); family names such as "
+                        "sparnet use the best weights of the family; see `fsr-studio models`")
     parser.add_argument("-s", "--upscale", type=float, default=2.0, help="final scale of the photo (default: 2)")
     parser.add_argument("--only-center-face", "--only_center_face", action="store_true",
                         help="restore only the face nearest the centre")
@@ -53,6 +61,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-color-match", action="store_true",
                         help="do not match colour and tone of restored faces to the original")
     parser.add_argument("--precision", default="auto", help="auto, fp32, bf16 (CPU), fp16 (CUDA), channels_last")
+    parser.add_argument("--no-harm-check", dest="no_harm", action=argparse.BooleanOptionalAction, default=True,
+                        help="do not paste restored faces that contradict the photo (consistency check at the face's "
+                        "own resolution); they keep the upscaled original (default: on)")
     parser.add_argument("--overwrite", action="store_true", help="redo photos whose outputs already exist")
     parser.add_argument("--quality", type=int, default=95, help="JPEG/WebP quality (default: 95)")
 
@@ -140,11 +151,81 @@ def clean_leftovers(output: Path) -> int:
     return sum(len(remove_stale_parts(folder)) for folder in folders)
 
 
+def model_for_weights(path: str) -> str:
+    """The model a weight file given without -m is for: the variant its card names, else fsrnet (the default before
+    auto, which takes no weight file)."""
+    from . import zoo
+
+    name = zoo.read_card(path).get("variant")
+    return name if isinstance(name, str) and name in zoo.names("restore") else "fsrnet"
+
+
 # ----- reporting --------------------------------------------------------------------------------------------------
 def summarize_notes(notes: list[str]) -> list[str]:
     """Collapse per-face notes ("face is 99 px, ...") into counted lines."""
     counts = Counter(re.sub(r"face is \d+ px", "face is N px", re.sub(r"x\d+\.\d", "xN", n)) for n in notes)
     return [f"{c} face(s): {text}" if c > 1 else text for text, c in counts.items()]
+
+
+def face_lines(faces: list[Any], labels: list[str], no_harm: bool = True) -> list[str]:
+    """One line per face: its size in the photo, then per model what went into the photo (auto's pick, kept the
+    original, not restored) and the no-harm verdict when the output was left out."""
+    from .auto import AUTO
+
+    lines = []
+    for face in faces:
+        parts = []
+        for label in labels:
+            check = face.checks.get(label)
+            if label in face.outputs and not face.pasted(label, no_harm):
+                what = f"not pasted, {check.describe()}"
+            elif label in face.outputs:
+                what = "restored" if check is None or check.passed else f"pasted although {check.describe()}"
+            else:
+                what = "kept the original" if label == AUTO else "not restored (kept the original)"
+            if label == AUTO and label in face.chosen:
+                what = f"{face.chosen[label]}, {what}"
+            parts.append(f"{label}: {what}")
+        lines.append(f"face {face.index:02d} ({int(round(face.size_px))} px): " + "; ".join(parts))
+    return lines
+
+
+def is_face_line_note(note: str) -> bool:
+    """Per-face notes that :func:`face_lines` already reports (the no-harm verdicts)."""
+    return bool(re.match(r"^.+: consistency -?[\d.]+ dB \(", note))
+
+
+def model_notes(models: list[Any]) -> list[str]:
+    """What the loaded models mean for this run: which weights auto found (and that the rest keep the original)."""
+    from .auto import AUTO_BANDS, candidates
+    from .restore import AutoModel
+
+    notes = []
+    for model in models:
+        if not isinstance(model, AutoModel):
+            continue
+        found = list(model.candidates)
+        spans: list[list[float]] = []  # size ranges no candidate with weights covers, adjacent bands merged
+        needed: list[str] = []
+        for band in AUTO_BANDS:
+            if any(n in found for n in band.candidates):
+                continue
+            needed += [n for n in band.candidates if n not in needed]
+            if spans and spans[-1][1] == band.min_px:
+                spans[-1][1] = band.max_px
+            else:
+                spans.append([band.min_px, band.max_px])
+        ranges = " and ".join(f"of {lo:g} px and up" if hi == float("inf") else f"under {hi:g} px" if lo <= 0
+                              else f"of {lo:g}-{hi:g} px" for lo, hi in spans)
+        if not found:
+            notes.append(f"auto: none of {', '.join(candidates())} has weights: every face keeps its upscaled "
+                         f"original")
+        elif spans:
+            notes.append(f"auto: weights found for {', '.join(found)}; faces {ranges} keep the upscaled original "
+                         f"(no weights for {', '.join(needed)})")
+        else:
+            notes.append(f"auto: weights found for {', '.join(found)}")
+    return notes
 
 
 def _say(message: str) -> None:
@@ -161,13 +242,24 @@ def run(args: argparse.Namespace) -> int:
     from .faces.detect import DetectorModelMissing, DetectorUnavailable, get_detector
     from .restore import load_models
 
-    labels = [m.strip() for m in args.models.split(",") if m.strip()]
+    if args.models is None:
+        try:
+            labels = [model_for_weights(args.weights)] if args.weights else ["auto"]
+        except zoo.CheckpointError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+    else:
+        labels = [m.strip() for m in args.models.split(",") if m.strip()]
     source, output = Path(args.input).expanduser(), Path(args.output).expanduser()
     if not labels:
         print("error: no model given (-m)", file=sys.stderr)
         return 2
     if args.weights and len(labels) != 1:
         print("error: --weights applies to a single model; give one -m MODEL", file=sys.stderr)
+        return 2
+    if args.weights and labels == ["auto"]:
+        print("error: --weights needs the model it fits, e.g. -m fsrnet (auto chooses among several)",
+              file=sys.stderr)
         return 2
     if not 0.0 <= args.blend <= 1.0:
         print(f"error: --blend must be between 0 and 1, got {args.blend}", file=sys.stderr)
@@ -180,7 +272,8 @@ def run(args: argparse.Namespace) -> int:
         return 1
     try:
         device = zoo.resolve_device(args.device)
-        models = load_models(labels, device=device, weights=args.weights)
+        load_notes: list[str] = []
+        models = load_models(labels, device=device, weights=args.weights, notes=load_notes)
         if not args.aligned:
             get_detector(args.detector, args.detector_model)
     except (zoo.WeightsNotFound, zoo.CheckpointError, DetectorModelMissing, DetectorUnavailable,
@@ -199,6 +292,8 @@ def run(args: argparse.Namespace) -> int:
         return 1
     if clean_leftovers(output):
         _say("removed temporary files left by an interrupted run")
+    for note in load_notes + model_notes(models):
+        _say(f"note: {note}")
     failures: list[tuple[Path, str]] = []
     done = skipped = 0
     started = time.perf_counter()
@@ -211,7 +306,7 @@ def run(args: argparse.Namespace) -> int:
             skipped += 1
             continue
         try:
-            n_faces, seconds, notes = process_photo(path, models, targets, output, args, device, inputs)
+            report, seconds, notes = process_photo(path, models, targets, output, args, device, inputs)
         except KeyboardInterrupt:
             bar.close()
             print("interrupted: finished photos are kept; run the same command again to continue", file=sys.stderr)
@@ -225,9 +320,11 @@ def run(args: argparse.Namespace) -> int:
                 break
             continue
         done += 1
-        _say(f"{path.name}: {n_faces} face(s), {seconds:.1f} s -> "
+        _say(f"{path.name}: {report['found']} face(s), {report['restored']} restored, {seconds:.1f} s -> "
              f"{', '.join(t.name for t in targets.values())}")
-        for line in summarize_notes(notes):
+        for line in report["lines"]:
+            _say(f"  {line}")
+        for line in summarize_notes([n for n in notes if not is_face_line_note(n)]):
             _say(f"  note: {line}")
     bar.close()
     total = time.perf_counter() - started
@@ -247,18 +344,20 @@ def describe_error(exc: BaseException) -> str:
 
 
 def process_photo(path: Path, models: list[Any], targets: dict[str, Path], output: Path, args: argparse.Namespace,
-                  device: Any, inputs: list[Path]) -> tuple[int, float, list[str]]:
-    """Restore one photo and write its outputs; returns (faces restored, seconds, notes)."""
+                  device: Any, inputs: list[Path]) -> tuple[dict[str, Any], float, list[str]]:
+    """Restore one photo and write its outputs; returns ({"found", "restored": face counts, "lines": the per-face
+    report}, seconds, notes). The restored images are not kept beyond this photo."""
     from .export import save_faces, save_priors
     from .io import check_not_input, split_alpha, write_image
-    from .restore import restore_photo
+    from .restore import AutoModel, restore_photo, variant_for
 
     for target in targets.values():
         check_not_input(target, inputs)
     result = restore_photo(path, models, args.upscale, detector=args.detector, detector_model=args.detector_model,
                            only_center_face=args.only_center_face, aligned=args.aligned, blend=args.blend,
                            tta=args.tta, device=device, precision=args.precision,
-                           color_match=not args.no_color_match, mask=args.mask)
+                           color_match=not args.no_color_match, mask=args.mask,
+                           no_harm=getattr(args, "no_harm", True))
     notes = list(result.notes) + [n for f in result.faces for n in f.notes]
     if args.ext == "auto" and targets:  # the input's suffix may lie about its format (a PNG named .jpg)
         targets = {k: t.with_suffix(output_extension(path, "auto", result.metadata.format)) for k, t in targets.items()}
@@ -267,14 +366,25 @@ def process_photo(path: Path, models: list[Any], targets: dict[str, Path], outpu
         save_faces(output, stem, result.faces, result.models, inputs)
     if args.save_priors:
         for model in models:
-            save_priors(output, stem, result.faces, model.label, model.variant, path.name, inputs)
+            if isinstance(model, AutoModel):  # auto's faces come from several variants: each with its own maps
+                picks: dict[str, list[Any]] = {}
+                for face in result.faces:
+                    if model.label in face.chosen:
+                        picks.setdefault(face.chosen[model.label], []).append(face)
+                for name, group in picks.items():
+                    save_priors(output, stem, group, model.label, variant_for(name), path.name, inputs)
+            else:
+                save_priors(output, stem, result.faces, model.label, model.variant, path.name, inputs)
     for model in models:
         pixels, alpha = split_alpha(result.images[model.label])
         provenance = {**result.provenance[model.label], "source": path.name}
         notes += write_image(targets[model.label], pixels, alpha=alpha, metadata=result.metadata,
                              provenance=provenance, inputs=inputs, quality=args.quality)
-    restored = sum(1 for f in result.faces if not f.skipped)
-    return restored, result.timings.get("total", 0.0), notes
+    no_harm = getattr(args, "no_harm", True)
+    report = {"found": len(result.faces),
+              "restored": sum(1 for f in result.faces if any(f.pasted(m.label, no_harm) for m in models)),
+              "lines": face_lines(result.faces, [m.label for m in models], no_harm)}
+    return report, result.timings.get("total", 0.0), notes
 
 
 def main(argv: list[str] | None = None) -> int:

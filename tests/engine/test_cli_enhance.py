@@ -1,12 +1,14 @@
 """`fsr-studio enhance` end to end: a folder of good and bad photos, re-runs, exports, errors and exit codes.
 
-Photos are generated in tmp_path from a shared photo (never copied into the repository); the model is a small
-untrained FSRNet saved with zoo.save_weights into the temporary user models folder set by conftest.
+Photos are generated in tmp_path from a shared photo (never copied into the repository); the models are small
+untrained networks saved with zoo.save_weights into the temporary user models folder set by conftest (which also hides
+the bundled weights), so which variants `auto` finds is decided by each test.
 """
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 
 import numpy as np
 import pytest
@@ -99,8 +101,8 @@ def test_saves_faces_priors_and_keeps_orientation(tmp_path, faces_rgb, weights, 
     Image.fromarray(np.ascontiguousarray(np.rot90(faces_rgb, -1))).save(src / "turned.jpg", exif=exif.tobytes(),
                                                                         quality=95)
     out = tmp_path / "out"
-    rc = main(["enhance", "-i", str(src / "turned.jpg"), "-o", str(out), "-s", "1.5", "--ext", "png",
-               "--suffix", "hd", "--save-faces", "--save-priors", "--precision", "fp32"])
+    rc = main(["enhance", "-i", str(src / "turned.jpg"), "-o", str(out), "-m", "fsrnet", "-s", "1.5",
+               "--ext", "png", "--suffix", "hd", "--save-faces", "--save-priors", "--precision", "fp32"])
     assert rc == 0, capsys.readouterr().err
     result = eio.read_image(out / "turned_hd.png")
     assert result.pixels.shape == (450, 825, 3) and result.metadata.orientation == 1
@@ -131,7 +133,7 @@ def test_output_beside_inputs_does_not_feed_on_itself(tmp_path, faces_rgb, weigh
     Image.fromarray(faces_rgb[:, :300]).save(folder / "a.png")
     assert main(["enhance", "-i", str(folder), "-o", str(folder), "-s", "1", "--precision", "fp32"]) == 0
     assert main(["enhance", "-i", str(folder), "-o", str(folder), "-s", "1"]) == 0
-    assert sorted(p.name for p in folder.iterdir()) == ["a.png", "a_fsrnet.png"]
+    assert sorted(p.name for p in folder.iterdir()) == ["a.png", "a_auto.png"]  # -m auto by default
     assert "0 restored, 1 already done" in capsys.readouterr().err
 
 
@@ -169,3 +171,108 @@ def test_explicit_weights_and_two_models(tmp_path, faces_rgb, weights, capsys):
                "--suffix", "v2", "--ext", "jpg", "--precision", "fp32"])
     assert rc == 0
     assert sorted(p.name for p in out.iterdir()) == ["a_fsrnet.webp", "a_v2_fsrgan.jpg", "a_v2_fsrnet.jpg"]
+
+
+# ----- auto, family names and the no-harm check -------------------------------------------------------------------
+TINY_SPARNET = dict(min_ch=8, max_ch=16, res_depth=1)
+
+
+def _save(name, **config):
+    torch.manual_seed(0)
+    return zoo.save_weights(zoo.build(name, **config), zoo.user_models_dir() / f"{name}.safetensors", name)
+
+
+def test_default_is_auto_and_keeps_faces_it_has_no_weights_for(tmp_path, faces_rgb, weights, capsys):
+    """Only x8 weights (fsrnet): auto keeps the ~100 px faces as the upscaled original, and says so per face."""
+    from engine.faces.paste import upscale_background
+
+    Image.fromarray(faces_rgb).save(tmp_path / "a.png")
+    out = tmp_path / "out"
+    assert main(["enhance", "-i", str(tmp_path / "a.png"), "-o", str(out), "-s", "2"]) == 0
+    err = capsys.readouterr().err
+    assert sorted(p.name for p in out.iterdir()) == ["a_auto.png"]
+    assert "note: auto: weights found for fsrnet; faces of 14 px and up keep the upscaled original" in err
+    face_lines = [ln.strip() for ln in err.splitlines() if ln.strip().startswith("face ")]
+    assert len(face_lines) >= 3 and all(ln.endswith("px): auto: kept the original") for ln in face_lines)
+    assert "a.png: {} face(s), 0 restored".format(len(face_lines)) in err
+    result = eio.read_image(out / "a_auto.png")
+    assert np.array_equal(result.pixels, upscale_background(faces_rgb, 2))  # nothing pasted
+    provenance = eio.read_provenance(out / "a_auto.png")
+    assert provenance["model"] == "auto" and provenance["variant"] == "auto" and provenance["weights_sha256"] == {}
+    assert set(provenance["face_models"].values()) == {"original (upscaled)"}
+    assert provenance["no_harm_check"] is True
+    # a weight file without -m is for the variant its card names (auto takes none)
+    assert main(["enhance", "-i", str(tmp_path / "a.png"), "-o", str(out), "-w", str(weights), "-s", "1"]) == 0
+    assert (out / "a_fsrnet.png").is_file()
+    assert main(["enhance", "-i", str(tmp_path / "a.png"), "-o", str(out), "-m", "auto", "-w", str(weights)]) == 2
+    assert "--weights needs the model it fits" in capsys.readouterr().err
+
+
+def test_auto_picks_per_face_and_saves_its_priors(tmp_path, faces_rgb, capsys):
+    """With blind weights (tiny, untrained) auto restores the ~100 px faces with sparnet-blind; each face says so."""
+    path = _save("sparnet-blind", **TINY_SPARNET)
+    Image.fromarray(faces_rgb).save(tmp_path / "a.jpg", quality=92)
+    out = tmp_path / "out"
+    rc = main(["enhance", "-i", str(tmp_path / "a.jpg"), "-o", str(out), "-m", "auto", "-s", "1", "--save-faces",
+               "--save-priors", "--precision", "fp32"])
+    err = capsys.readouterr().err
+    assert rc == 0, err
+    assert "note: auto: weights found for sparnet-blind" in err
+    face_lines = [ln.strip() for ln in err.splitlines() if ln.strip().startswith("face ")]
+    assert len(face_lines) >= 3
+    for line in face_lines:
+        assert re.match(r"face \d\d \(\d+ px\): auto: sparnet-blind, (restored|not pasted, consistency .* dB)$",
+                        line), line
+    provenance = eio.read_provenance(out / "a_auto.jpg")
+    assert provenance["weights_sha256"] == {"sparnet-blind": zoo.sha256_of(path)}
+    assert set(provenance["face_models"].values()) == {"sparnet-blind"}
+    assert (out / "restored_faces" / "a_00_auto.png").is_file()
+    assert (out / "priors" / "a_00_auto" / "maps.npz").is_file()  # auto's maps, saved with the variant it picked
+
+
+def test_family_name_resolves_and_is_reported(tmp_path, faces_rgb, capsys):
+    _save("sparnet-light3d", **TINY_SPARNET)
+    Image.fromarray(faces_rgb[:, :300]).save(tmp_path / "a.png")
+    out = tmp_path / "out"
+    rc = main(["enhance", "-i", str(tmp_path / "a.png"), "-o", str(out), "-m", "sparnet", "-s", "1",
+               "--precision", "fp32"])
+    err = capsys.readouterr().err
+    assert rc == 0, err
+    assert "note: sparnet: no sparnet weights; using sparnet-light3d" in err
+    assert sorted(p.name for p in out.iterdir()) == ["a_sparnet-light3d.png"]
+    assert eio.read_provenance(out / "a_sparnet-light3d.png")["variant"] == "sparnet-light3d"
+
+
+def test_no_harm_check_on_by_default_and_can_be_turned_off(tmp_path, faces_rgb, weights, capsys, monkeypatch):
+    """A check nothing passes (threshold 200 dB): by default no face is pasted and each line says why;
+    --no-no-harm-check pastes them all."""
+    from engine import consistency
+    from engine.faces.paste import upscale_background
+
+    strict = consistency.check_consistency
+    monkeypatch.setattr(consistency, "check_consistency", lambda *a, **k: strict(*a, **{**k, "threshold": 200.0}))
+    Image.fromarray(faces_rgb).save(tmp_path / "a.png")
+    out = tmp_path / "out"
+    rc = main(["enhance", "-i", str(tmp_path / "a.png"), "-o", str(out), "-m", "fsrnet", "-s", "1",
+               "--precision", "fp32"])
+    err = capsys.readouterr().err
+    assert rc == 0, err
+    face_lines = [ln.strip() for ln in err.splitlines() if ln.strip().startswith("face ")]
+    assert len(face_lines) >= 3
+    for line in face_lines:
+        assert re.match(r"face \d\d \(\d+ px\): fsrnet: not pasted, consistency .* dB \(contradicts the photo; "
+                        r"threshold 200 dB\)$", line), line
+    assert not any("contradicts" in ln for ln in err.splitlines() if "note:" in ln)  # said once, on its face line
+    assert np.array_equal(eio.read_image(out / "a_fsrnet.png").pixels, faces_rgb)  # x1: the original itself
+    provenance = eio.read_provenance(out / "a_fsrnet.png")
+    assert provenance["faces_kept_by_no_harm_check"] == len(face_lines) and provenance["faces_restored"] == 0
+
+    rc = main(["enhance", "-i", str(tmp_path / "a.png"), "-o", str(out), "-m", "fsrnet", "-s", "1",
+               "--no-no-harm-check", "--overwrite", "--precision", "fp32"])
+    err = capsys.readouterr().err
+    assert rc == 0, err
+    assert all("pasted although consistency" in ln for ln in err.splitlines() if ln.strip().startswith("face "))
+    pasted = eio.read_image(out / "a_fsrnet.png").pixels
+    assert not np.array_equal(pasted, upscale_background(faces_rgb, 1))
+    provenance = eio.read_provenance(out / "a_fsrnet.png")
+    assert provenance["no_harm_check"] is False and provenance["faces_restored"] == len(face_lines)

@@ -1,0 +1,149 @@
+"""`auto` and family names (engine.auto): the per-face choice by size, the fallbacks, and the same choice made by the
+pipeline (engine.restore.load_models(["auto"]) -> restore_faces) on faces of three sizes.
+
+No weights are needed: availability is a fake callable, or tiny untrained networks saved into the temporary user
+models folder (conftest hides the bundled ones), so which variants "have weights" is decided here.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from engine import auto, zoo
+from engine.auto import AUTO_BANDS, Band, band_for, choose, resolve_family
+
+
+def having(*names):
+    """A fake `available(name)`: only these variants have weights."""
+    return lambda name: name in names
+
+
+EVERYTHING = having(*auto.candidates(), *zoo.names())
+
+
+# ----- choose ---------------------------------------------------------------------------------------------------------
+def test_each_size_gets_its_bands_first_candidate():
+    assert choose(12, EVERYTHING)[0] == band_for(12).candidates[0] == AUTO_BANDS[0].candidates[0]
+    name, reason = choose(64, EVERYTHING)
+    assert name == "sparnet-blind" and "64 px" in reason and "has no weights" not in reason
+    assert choose(300, EVERYTHING)[0] == "sparnethd-blind256"
+    # the band edges: [min_px, max_px)
+    assert choose(13.9, EVERYTHING)[0] == AUTO_BANDS[0].candidates[0]
+    assert band_for(14) is AUTO_BANDS[1] and band_for(160) is AUTO_BANDS[2] and band_for(1e6) is AUTO_BANDS[-1]
+
+
+def test_falls_back_down_the_list_and_says_why():
+    name, reason = choose(12, having("fsrnet", "selfsr-lite"))
+    assert name == "selfsr-lite"  # the first of the tiny band's list that has weights, not simply any
+    assert "sparnet-blind has no weights" in reason
+    assert choose(12, having("fsrnet"))[0] == "fsrnet"
+    name, reason = choose(300, having("sparnet-blind", "fsrnet"))
+    assert name == "sparnet-blind" and "sparnethd-blind256 has no weights" in reason
+
+
+def test_nothing_available_keeps_the_upscaled_original():
+    name, reason = choose(64, having("fsrnet", "sparnet-light3d", "sparnethd-lite"))  # none is a 64 px candidate
+    assert name is None
+    assert "64 px" in reason and "kept the upscaled original" in reason and "sparnet-blind" in reason
+    assert choose(12, having())[0] is None and choose(500, having())[0] is None
+
+
+def test_custom_bands():
+    bands = (Band(0, 50, ("a", "b"), "small"), Band(50, float("inf"), ("c",), "big"))
+    assert choose(10, having("b", "c"), bands)[0] == "b"
+    assert choose(49.9, having("a", "b"), bands)[0] == "a"
+    assert choose(50, having("a", "b"), bands)[0] is None
+    assert auto.candidates(bands) == ["a", "b", "c"]
+
+
+# ----- family names ---------------------------------------------------------------------------------------------------
+def test_family_names_resolve_to_the_best_variant_with_weights():
+    assert resolve_family("sparnet", having("sparnet", "sparnet-light3d")) == ("sparnet", None)  # exact: as is
+    assert resolve_family("sparnet-light3d", having("sparnet-light3d")) == ("sparnet-light3d", None)
+    name, note = resolve_family("sparnet", having("sparnet-light3d", "fsrnet"))
+    assert name == "sparnet-light3d" and "sparnet-light3d" in note and "no sparnet weights" in note
+    assert resolve_family("sparnethd", having("sparnethd-lite"))[0] == "sparnethd-lite"
+    assert resolve_family("sparnethd", having("sparnethd-lite", "sparnethd-blind256"))[0] == "sparnethd-blind256"
+    assert resolve_family("selfsr", having("selfsr-lite"))[0] == "selfsr-lite"
+    # unknown names and families with nothing pass through (loading then names the missing file)
+    assert resolve_family("my-model", having()) == ("my-model", None)
+    assert resolve_family("sparnet", having("fsrnet")) == ("sparnet", None)
+
+
+def test_load_models_resolves_family_names_and_notes_it():
+    from engine.restore import load_models
+
+    torch.manual_seed(0)
+    zoo.save_weights(zoo.build("sparnet-light3d", min_ch=8, max_ch=16, res_depth=1),
+                     zoo.user_models_dir() / "sparnet-light3d.safetensors", "sparnet-light3d")
+    notes: list[str] = []
+    [model] = load_models(["sparnet"], notes=notes)
+    assert model.label == "sparnet-light3d" and model.variant.name == "sparnet-light3d"
+    assert len(notes) == 1 and "using sparnet-light3d" in notes[0]
+    with pytest.raises(zoo.WeightsNotFound, match="no weights for 'fsrgan'"):
+        load_models(["fsrgan"], notes=notes)
+
+
+# ----- through the pipeline -------------------------------------------------------------------------------------------
+def _save_tiny(name, **config):
+    torch.manual_seed(0)
+    zoo.save_weights(zoo.build(name, **config), zoo.user_models_dir() / f"{name}.safetensors", name)
+
+
+def _detection_of_size(target_px, centre):
+    """A 5-point detection whose coarse128 crop covers about `target_px` photo pixels, centred at `centre`."""
+    from engine.faces.align import FFHQ_TEMPLATE_512, align_face
+    from engine.faces.detect import Detection
+
+    unit = FFHQ_TEMPLATE_512 - FFHQ_TEMPLATE_512.mean(axis=0)
+    probe = np.zeros((2048, 2048, 3), np.uint8)
+    side = align_face(probe, (unit + 1024).astype(np.float32), None, "coarse128").source_px
+    five = (unit * (target_px / side) + np.asarray(centre, np.float32)).astype(np.float32)
+    x0, y0 = five.min(axis=0)
+    x1, y1 = five.max(axis=0)
+    return Detection(box=(float(x0), float(y0), float(x1), float(y1)), score=1.0, landmarks5=five, backend="test")
+
+
+def test_pipeline_picks_per_face_by_size():
+    """fsrnet and sparnethd-blind256 have weights: a 12 px face falls back to fsrnet, a 64 px face keeps the original
+    (its band has only sparnet-blind), a 300 px face gets the HD restorer."""
+    from engine.restore import AutoModel, load_models, restore_faces
+
+    _save_tiny("fsrnet", width=8, prior_width=16, encoder_blocks=1, coarse_blocks=1, decoder_blocks=1, stacks=1)
+    _save_tiny("sparnethd-blind256", min_ch=8, max_ch=16, res_depth=1)
+    [model] = load_models(["auto"])
+    assert isinstance(model, AutoModel) and model.label == "auto"
+    assert sorted(model.candidates) == ["fsrnet", "sparnethd-blind256"]
+    assert {"coarse128", "ffhq256"} <= set(model.protocols)
+
+    rng = np.random.default_rng(0)
+    photo = np.clip(rng.normal(128, 30, (420, 760, 3)), 0, 255).astype(np.uint8)
+    detections = [_detection_of_size(12, (40, 40)), _detection_of_size(64, (140, 80)),
+                  _detection_of_size(300, (500, 210))]
+    faces = restore_faces(photo, detections, [model], precision="fp32")
+    sizes = [f.size_px for f in faces]
+    assert sizes == pytest.approx([12, 64, 300], rel=0.05)
+    small, middle, large = faces
+    assert small.chosen["auto"] == "fsrnet" and small.outputs["auto"].shape == (128, 128, 3)
+    assert "auto" not in middle.chosen and "auto" not in middle.outputs and middle.skipped
+    assert any("kept the upscaled original" in n for n in middle.notes)
+    assert large.chosen["auto"] == "sparnethd-blind256" and large.outputs["auto"].shape == (256, 256, 3)
+    assert large.variant_of("auto") == "sparnethd-blind256" and small.variant_of("auto") == "fsrnet"
+    for face in (small, large):
+        assert "auto" in face.checks  # every output gets the no-harm check
+    # the same choice as engine.auto.choose makes for each size
+    for face in faces:
+        assert face.chosen.get("auto") == choose(face.size_px, lambda n: n in model.candidates)[0]
+
+
+def test_auto_with_no_weights_keeps_every_face():
+    from engine import restore_photo
+
+    rng = np.random.default_rng(1)
+    photo = np.clip(rng.normal(128, 30, (200, 200, 3)), 0, 255).astype(np.uint8)
+    result = restore_photo(photo, ["auto"], 2, aligned=True)
+    assert result.models == ["auto"] and not result.faces[0].outputs and result.faces[0].skipped
+    assert result.provenance["auto"]["variant"] == "auto"
+    assert result.provenance["auto"]["face_models"] == {"0": "original (upscaled)"}
+    assert result.provenance["auto"]["faces_restored"] == 0

@@ -1,0 +1,87 @@
+"""The face-size benchmark (engine.face_bench, `fsr-studio eval --face-sizes`): where the faces are put, the report's
+shape, and its Lanczos baseline recomputed independently.
+
+Uses ../shared/data/celeba_val128 (2-3 faces) and the bundled fsrnet weights (resources/weights).
+"""
+from __future__ import annotations
+
+import json
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+
+from app.cli import main
+from engine import face_bench, metrics, zoo
+from engine.faces.align import align_face
+
+
+@pytest.fixture(scope="module")
+def faces(shared_data):
+    return face_bench.load_faces(shared_data / "celeba_val128", limit=3)
+
+
+def test_make_photo_puts_each_faces_landmarks_on_that_face(faces):
+    side = 48
+    photo = face_bench.make_photo(faces, [0, 1, 2], side)
+    assert photo.image.shape == (2 * 3 * side, 2 * 3 * side, 3)  # 2 x 2 tiles of 3 sides each
+    assert photo.indices == [0, 1, 2] and len(photo.detections) == 3
+    for n, (det, (ox, oy)) in enumerate(zip(photo.detections, photo.origins)):
+        lm = det.landmarks68
+        assert lm.shape == (68, 2)
+        # inside this face's own side x side square, which holds the degraded face
+        assert (lm[:, 0] > ox - 1).all() and (lm[:, 0] < ox + side).all(), n
+        assert (lm[:, 1] > oy - 1).all() and (lm[:, 1] < oy + side).all(), n
+        expected = (faces.landmarks[n] + 0.5) * side / faces.size - 0.5 + [ox, oy]
+        np.testing.assert_allclose(lm, expected, atol=1e-3)
+        # and on the face itself: the crop the pipeline makes from these landmarks is this HR face, not another one
+        crop = align_face(photo.image, det.landmarks5, det.landmarks68, "coarse128")
+        assert crop.source_px == pytest.approx(side, rel=0.1)
+        scores = [metrics.psnr_y(crop.image, hr) for hr in faces.hr]
+        assert int(np.argmax(scores)) == n and scores[n] > 20, (n, scores)
+    # the tiles do not touch: between faces there is only the replicate border of each
+    assert photo.origins[1][0] - photo.origins[0][0] == 3 * side
+
+
+def _lanczos_alone(faces, i, side):
+    """Face i in a photo of its own, Lanczos-upscaled to HR size with OpenCV, face region cut out."""
+    photo = face_bench.make_photo(faces, [i], side)
+    k = faces.size // side
+    h, w = photo.image.shape[:2]
+    big = cv2.resize(photo.image, (w * k, h * k), interpolation=cv2.INTER_LANCZOS4)
+    ox, oy = photo.origins[0]
+    return big[oy * k:oy * k + faces.size, ox * k:ox * k + faces.size]
+
+
+def test_eval_face_sizes_report(shared_data, faces, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("FSR_STUDIO_BUNDLED", str(zoo.BUNDLED_DIR))  # the shipped weights, as on a fresh clone
+    if zoo.find_weights("fsrnet") is None:
+        pytest.skip("the bundled fsrnet weights (resources/weights/fsrnet.safetensors) are absent")
+    out = tmp_path / "bench"
+    rc = main(["eval", "--face-sizes", "16,32,256", "-m", "fsrnet", "--data", str(shared_data / "celeba_val128"),
+               "--limit", "2", "--json", str(out / "out.json"), "--markdown", str(out / "out.md"),
+               "--plot", str(out / "out.png")])
+    printed = capsys.readouterr().out
+    assert rc == 0, printed[-2000:]
+    report = json.loads((out / "out.json").read_text())
+    assert report["n"] == 2 and report["hr_size"] == 128 and report["models"] == ["fsrnet"]
+    assert list(report["sizes"]) == ["16", "32"]  # 256 > the 128 px HR faces: skipped
+    for size, rows in report["sizes"].items():
+        assert {"lanczos", "bicubic", "fsrnet"} <= set(rows), size
+        for name in ("lanczos", "fsrnet"):
+            assert set(rows[name]) == {"psnr_y", "ssim_y", "identity", "nrmse"}, (size, name)
+            assert all(np.isfinite(v) for v in rows[name].values())
+        assert 10 < rows["lanczos"]["psnr_y"] < 40 and 0 < rows["lanczos"]["ssim_y"] < 1
+    assert report["sizes"]["32"]["lanczos"]["psnr_y"] > report["sizes"]["16"]["lanczos"]["psnr_y"]
+    # the Lanczos baseline is what OpenCV's Lanczos makes of the same degraded faces
+    for side in (16, 32):
+        regions = [_lanczos_alone(faces, i, side) for i in range(2)]
+        psnr = np.mean([metrics.psnr_y(r, faces.hr[i]) for i, r in enumerate(regions)])
+        ssim = np.mean([metrics.ssim_y(r, faces.hr[i]) for i, r in enumerate(regions)])
+        assert report["sizes"][str(side)]["lanczos"]["psnr_y"] == pytest.approx(psnr, abs=1e-6)
+        assert report["sizes"][str(side)]["lanczos"]["ssim_y"] == pytest.approx(ssim, abs=1e-6)
+    markdown = (out / "out.md").read_text()
+    assert "| lanczos |" in markdown and "| fsrnet |" in markdown and "| 16 | 32 |" in markdown
+    with Image.open(out / "out.png") as plot:
+        assert plot.format == "PNG" and plot.size[0] > 100

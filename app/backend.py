@@ -16,6 +16,7 @@ import numpy as np
 
 Progress = Callable[[int, int, str], None]
 Cancel = Callable[[], bool]
+AUTO = "auto"  # engine.auto.AUTO: the model key that picks a variant per face (the app's default)
 
 
 # ----- models ------------------------------------------------------------------------------------------------------
@@ -23,16 +24,21 @@ Cancel = Callable[[], bool]
 class ModelChoice:
     """A restore model the user can pick: a zoo variant, or extra weights (fine-tuned/imported) for one."""
 
-    key: str  # shown in the UI and the engine's output label: the variant name, or "variant:file-stem"
-    variant: str
-    weights: Path | None  # None: no weights anywhere (the UI says what to put where)
-    source: str  # "user folder", "bundled", "fine-tuned", "imported", "missing"
+    key: str  # shown in the UI and the engine's output label: the variant name, "variant:file-stem", or "auto"
+    variant: str  # the zoo variant ("auto" for auto, whose variant is chosen per face: FaceResult.variant_of)
+    weights: Path | None  # None: no weights anywhere (the UI says what to put where); None for auto
+    source: str  # "user folder", "bundled", "fine-tuned", "imported", "missing", "per face" (auto)
     family: str = ""
     description: str = ""
+    uses: tuple[str, ...] = ()  # auto: the candidate variants that have weights (engine.auto.candidates order)
+
+    @property
+    def is_auto(self) -> bool:
+        return self.key == AUTO
 
     @property
     def available(self) -> bool:
-        return self.weights is not None
+        return bool(self.uses) if self.is_auto else self.weights is not None
 
     @property
     def is_extra(self) -> bool:
@@ -61,15 +67,40 @@ def _source_of(path: Path | None) -> str:
     return "user folder"
 
 
+def auto_choice() -> ModelChoice:
+    """`auto` (engine.restore.load_models(["auto"])): the candidates of engine.auto.AUTO_BANDS that have weights.
+
+    It can run when at least one candidate has weights; faces whose size band has none keep their upscaled original
+    (the engine notes it per face).
+    """
+    from engine import zoo
+    from engine.auto import AUTO_BANDS, candidates
+
+    found = tuple(n for n in candidates() if n in zoo.names() and zoo.find_weights(n) is not None)
+    bands = "; ".join(f"{_band_range(b)}: {' / '.join(b.candidates)}" for b in AUTO_BANDS)
+    uncovered = [_band_range(b) for b in AUTO_BANDS if not any(n in found for n in b.candidates)]
+    description = f"a model per face, chosen by the face's size in the photo ({bands})"
+    if found:
+        description += f". Weights found for {', '.join(found)}"
+    if uncovered:
+        description += f". Faces of {', '.join(uncovered)} keep their upscaled original (no weights for that size)"
+    return ModelChoice(AUTO, AUTO, None, "per face" if found else "missing", "auto", description, found)
+
+
+def _band_range(band: Any) -> str:
+    return f"{band.min_px:g}-{band.max_px:g} px" if band.max_px != float("inf") else f"{band.min_px:g} px and up"
+
+
 def list_models() -> list[ModelChoice]:
-    """Every restore variant (with where its weights are) plus extra weight files in the user models folder.
+    """`auto` first, every restore variant (with where its weights are), then extra weight files in the user models
+    folder.
 
     An extra file is any weight file with a model card naming a restore variant whose stem is not that variant's own
     name: the trainer's fine-tuned exports and imported checkpoints kept under their own names.
     """
     from engine import zoo
 
-    choices: list[ModelChoice] = []
+    choices: list[ModelChoice] = [auto_choice()]
     restore = zoo.names(task="restore")
     for name in restore:
         v = zoo.variant(name)
@@ -102,7 +133,36 @@ def choice_map() -> dict[str, ModelChoice]:
 def missing_message(choice: ModelChoice) -> str:
     from engine import zoo
 
+    if choice.is_auto:
+        from engine.auto import candidates
+
+        names = candidates()
+        return (f"auto has weights for none of the models it chooses from ({', '.join(names)}); "
+                + zoo.missing_weights_message(names[0]))
     return zoo.missing_weights_message(choice.variant)
+
+
+def crop_protocol(result: Any, label: str) -> str | None:
+    """The crop protocol of the output `label` made for this face (auto: that of the variant it picked), or None
+    when the face has no such output's variant (auto kept the original)."""
+    from engine.restore import variant_for
+
+    if result is None:
+        return None
+    try:
+        return variant_for(result.variant_of(label)).crop
+    except ValueError:
+        return None
+
+
+def ran(result: Any, model: str) -> bool:
+    """Whether `model` was already run on this face: it has an output, or auto decided to keep the original (the
+    engine's "auto: ..." note), so that asking again does not redo the same decision."""
+    if result is None:
+        return False
+    if model in result.outputs:
+        return True
+    return model == AUTO and any(str(n).startswith(f"{AUTO}: face is") for n in result.notes)
 
 
 def model_specs(keys: Sequence[str], choices: dict[str, ModelChoice], device: Any = None) -> list[Any]:
@@ -171,13 +231,14 @@ def restore(image: np.ndarray, detections: Sequence[Any], keys: Sequence[str], c
 
 
 def compose(image: np.ndarray, faces: Sequence[Any], per_face_model: Sequence[str], scale: float, *,
-            alpha: np.ndarray | None = None) -> np.ndarray:
+            alpha: np.ndarray | None = None, no_harm: bool = True) -> np.ndarray:
     """engine.restore.compose_photo of the given faces, each with the model the user chose for it.
 
-    All faces on one model is one compose_photo call. Mixed choices are still one call (so the background is
-    upscaled once): each face is passed as a shallow copy carrying only its chosen output and that output's crop,
-    under the first model's label and crop protocol; compose_photo pastes each face with its own crop's matrix and
-    size, so a 512 FFHQ-aligned face and a 128 coarse crop land correctly side by side.
+    All faces on one model (auto included: each face carries the variant it picked) is one compose_photo call. Mixed
+    choices are still one call (so the background is upscaled once): each face is passed as a shallow copy carrying
+    only its chosen output, that output's variant (``chosen``), crop and no-harm check, under the first model's
+    label; compose_photo pastes each face with its own crop's matrix and size, so a 512 FFHQ-aligned face and a 128
+    coarse crop land correctly side by side. no_harm: leave out outputs that failed the consistency check.
     """
     import copy
 
@@ -185,16 +246,22 @@ def compose(image: np.ndarray, faces: Sequence[Any], per_face_model: Sequence[st
 
     models = list(dict.fromkeys(per_face_model))
     if len(models) <= 1:
-        return compose_photo(image, list(faces), models[0] if models else "fsrnet", scale, alpha=alpha)
+        return compose_photo(image, list(faces), models[0] if models else AUTO, scale, alpha=alpha,
+                             no_harm=no_harm)
     label = models[0]
-    protocol = variant_for(label).crop
     proxies = []
     for face, model in zip(faces, per_face_model):
+        if model not in face.outputs:
+            continue
+        variant = face.variant_of(model)
+        protocol = variant_for(variant).crop
         proxy = copy.copy(face)
         proxy.outputs = {label: face.outputs[model]}
-        proxy.crops = {protocol: face.crops[variant_for(model).crop]}
+        proxy.crops = {protocol: face.crops[protocol]}
+        proxy.chosen = {label: variant}
+        proxy.checks = {label: face.checks[model]} if model in face.checks else {}
         proxies.append(proxy)
-    return compose_photo(image, proxies, label, scale, alpha=alpha)
+    return compose_photo(image, proxies, label, scale, alpha=alpha, no_harm=no_harm)
 
 
 @dataclass
@@ -215,7 +282,7 @@ def merged(old: Any, new: Any) -> Any:
     if old is None:
         return new
     out = copy.copy(old)
-    for attr in ("crops", "outputs", "maps", "seconds"):
+    for attr in ("crops", "outputs", "maps", "seconds", "chosen", "checks"):
         setattr(out, attr, {**getattr(old, attr), **getattr(new, attr)})
     out.notes = list(dict.fromkeys([*old.notes, *new.notes]))
     out.skipped = old.skipped and new.skipped
@@ -224,18 +291,19 @@ def merged(old: Any, new: Any) -> Any:
 
 def run_restore(pixels: np.ndarray, detections: Sequence[Any], existing: Sequence[Any], wanted: dict[int, list[str]],
                 choices: dict[str, ModelChoice], *, compose_models: dict[int, str] | None = None, scale: float = 2.0,
-                alpha: np.ndarray | None = None, device: Any = None, force: bool = False,
+                alpha: np.ndarray | None = None, device: Any = None, force: bool = False, no_harm: bool = True,
                 progress: Progress | None = None, cancel: Cancel | None = None) -> RestoreOutcome:
-    """Run every (face, model) pair in `wanted` that has no output yet (all of them with force), then compose.
+    """Run every (face, model) pair in `wanted` that was not run yet (all of them with force), then compose.
 
-    Faces are batched per model (one restore_faces call per model), which is how the engine batches too.
-    compose_models: face index -> model for the composite (None: no composite).
+    Faces are batched per model (one restore_faces call per model), which is how the engine batches too; "auto" is
+    one model there (the engine groups its faces by the variant it picks). compose_models: face index -> model for
+    the composite (None: no composite). no_harm: faces whose output failed the engine's consistency check keep
+    their upscaled original.
     """
     by_model: dict[str, list[int]] = {}
     for i, models in wanted.items():
         for m in models:
-            have = existing[i] is not None and m in existing[i].outputs
-            if force or not have:
+            if force or not ran(existing[i], m):
                 by_model.setdefault(m, []).append(i)
     total = sum(len(v) for v in by_model.values()) + (1 if compose_models else 0)
     done = 0
@@ -259,16 +327,29 @@ def run_restore(pixels: np.ndarray, detections: Sequence[Any], existing: Sequenc
             progress(done, max(total, 1), "pasting the faces back")
         order = sorted(compose_models)
         usable = [i for i in order if results.get(i) is not None and compose_models[i] in results[i].outputs]
-        skipped = [i for i in order if i not in usable]
+        kept = [i for i in order if i not in usable and compose_models[i] == AUTO and results.get(i) is not None]
+        skipped = [i for i in order if i not in usable and i not in kept]
+        rejected = [i for i in usable if not results[i].pasted(compose_models[i], no_harm)]
+        if kept:
+            notes.append("auto kept the upscaled original (no weights for the face's size): faces "
+                         + ", ".join(str(i + 1) for i in kept))
         if skipped:
             notes.append("not pasted (no output): faces " + ", ".join(str(i + 1) for i in skipped))
+        if rejected:
+            notes.append("kept the original (the restoration contradicts the photo, no-harm check): faces "
+                         + ", ".join(str(i + 1) for i in rejected))
         composite = compose(pixels, [results[i] for i in usable], [compose_models[i] for i in usable], scale,
-                            alpha=alpha)
-        signature = (scale, tuple((i, compose_models[i]) for i in order))
+                            alpha=alpha, no_harm=no_harm)
+        signature = restore_signature(scale, compose_models, no_harm)
         done += 1
     if progress:
         progress(total, max(total, 1), "done")
     return RestoreOutcome(results, composite, signature, notes)
+
+
+def restore_signature(scale: float, compose_models: dict[int, str], no_harm: bool = True) -> tuple:
+    """What a composite reflects: (scale, ((face, model), ...), no-harm check on)."""
+    return (float(scale), tuple((i, compose_models[i]) for i in sorted(compose_models)), bool(no_harm))
 
 
 # ----- timing helper for the compare badges --------------------------------------------------------------------------
@@ -479,7 +560,8 @@ def export_outputs(source: Path, loaded: Any, restored: np.ndarray | None, faces
 
 def export_priors(source: Path, results: Sequence[Any], folder: Path) -> list[Path]:
     """engine.export.save_priors for every model whose maps the faces carry (FSRNet priors, SPARNet attention):
-    per-channel PNGs, a composite, an NPZ stack and landmarks JSON in photo coordinates, per face and model."""
+    per-channel PNGs, a composite, an NPZ stack and landmarks JSON in photo coordinates, per face and model.
+    auto's faces come from several variants: each group is saved with its own variant (as the command line does)."""
     from engine.export import save_priors
     from engine.restore import variant_for
 
@@ -489,24 +571,61 @@ def export_priors(source: Path, results: Sequence[Any], folder: Path) -> list[Pa
                          f"parsing) or SPARNet (attention) first")
     written: list[Path] = []
     for label in labels:
-        written.extend(save_priors(folder, source.stem, results, label, variant_for(label), source.name,
-                                   inputs=[source]))
+        groups: dict[str, list[Any]] = {}
+        for r in results:
+            if r.maps.get(label) and label in r.outputs:
+                groups.setdefault(r.variant_of(label), []).append(r)
+        for variant, group in groups.items():
+            written.extend(save_priors(folder, source.stem, group, label, variant_for(variant), source.name,
+                                       inputs=[source]))
     return written
 
 
 def provenance_for(doc_models: dict[int, str], choices: dict[str, ModelChoice], scale: float,
-                   detector: str) -> dict[str, Any]:
-    """The provenance note written into exported files: which model (and weight file) restored which face."""
+                   detector: str, no_harm: bool = True) -> dict[str, Any]:
+    """The provenance note written into exported files: which model (and weight file) restored which face.
+
+    auto's weights depend on the faces: :func:`provenance_with_faces` completes the note once they are restored."""
     from engine.restore import weights_sha256
 
     models = {}
     for key in sorted(set(doc_models.values())):
         c = choices.get(key)
+        if c is not None and c.is_auto:
+            models[key] = {"variant": "auto (a variant per face, by its size)", "candidates": list(c.uses)}
+            continue
         models[key] = {"variant": c.variant if c else key,
                        "weights": c.weights.name if c and c.weights else None,
                        "weights_sha256": weights_sha256(str(c.weights)) if c and c.weights else None}
-    return {"software": "FSR Studio", "scale": float(scale), "detector": detector,
+    return {"software": "FSR Studio", "scale": float(scale), "detector": detector, "no_harm_check": bool(no_harm),
             "faces": {str(i + 1): m for i, m in sorted(doc_models.items())}, "models": models}
+
+
+def provenance_with_faces(provenance: dict[str, Any], faces: Sequence[tuple[int, Any, str]],
+                          no_harm: bool = True) -> dict[str, Any]:
+    """The provenance note plus what each face really got: auto's pick per face and the weights of the variants it
+    used (file and sha256), and the faces left as they were (no output, or the no-harm check)."""
+    from engine import zoo
+    from engine.restore import weights_sha256
+
+    out = {**provenance, "models": {k: dict(v) for k, v in provenance.get("models", {}).items()}}
+    kept: list[str] = []
+    picks: dict[str, str] = {}
+    for i, result, model in faces:
+        if result is None or not result.pasted(model, no_harm):
+            kept.append(str(i + 1))
+        if model == AUTO and result is not None:
+            picks[str(i + 1)] = result.chosen.get(AUTO, "original (upscaled)")
+    if picks:
+        used = sorted({v for v in picks.values() if v in zoo.names()})
+        files = {v: zoo.find_weights(v) for v in used}
+        out["models"][AUTO] = {**out["models"].get(AUTO, {}),
+                               "weights": {v: p.name for v, p in files.items() if p is not None},
+                               "weights_sha256": {v: weights_sha256(str(p)) for v, p in files.items()
+                                                  if p is not None}}
+        out["auto_face_models"] = picks
+    out["faces_kept_original"] = kept
+    return out
 
 
 def restore_and_export(source: Path, loaded: Any, restored: np.ndarray | None, restore_args: dict[str, Any],
@@ -525,6 +644,7 @@ def restore_and_export(source: Path, loaded: Any, restored: np.ndarray | None, r
         restored = outcome.composite
         results = [outcome.results.get(i, r) for i, r in enumerate(results)]
     faces = [(i, results[i], m) for i, m in sorted((restore_args.get("compose_models") or {}).items())]
+    provenance = provenance_with_faces(provenance, faces, restore_args.get("no_harm", True))
     paths = export_outputs(source, loaded, restored, faces, options, provenance, progress=progress, cancel=cancel)
     return outcome, paths
 
@@ -558,8 +678,6 @@ def face_metrics(result: Any, detection: Any, models: Sequence[str]) -> dict[str
     crop = result.crops.get("coarse128") if result is not None else None
     if crop is None:
         return out
-    from engine.restore import variant_for
-
     j = judge()
     reference = None
     target = None
@@ -567,7 +685,7 @@ def face_metrics(result: Any, detection: Any, models: Sequence[str]) -> dict[str
         target = transform_points(crop.matrix, np.asarray(detection.landmarks68, np.float64))
     for model in models:
         face = result.outputs.get(model)
-        if face is None or variant_for(model).crop != "coarse128":
+        if face is None or crop_protocol(result, model) != "coarse128":
             continue
         face = face if face.shape[0] == crop.size else _resize(face, crop.size)
         row: dict[str, float] = {}

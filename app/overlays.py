@@ -3,7 +3,9 @@
 The engine returns maps in the coordinates of the model's aligned crop (``FaceResult.crops[protocol]``); drawing them
 over the photo only needs the crop's inverse matrix, which the views apply as a transform. These helpers pick the maps
 out of ``FaceResult.maps`` whatever their exact layout (one combined "priors" stack or separate "heatmaps"/"parsing"),
-and colour them for display.
+and colour them for display. The crop of a model's maps is that of the variant behind its output for this face
+(``FaceResult.variant_of``: auto picks per face), and the no-harm check's map (``FaceResult.checks[label].map``) is
+drawn the same way.
 """
 from __future__ import annotations
 
@@ -11,6 +13,8 @@ from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
 import numpy as np
+
+from .backend import crop_protocol
 
 N_LANDMARKS = 68
 # FSRNet's 11 Helen classes: background, skin, brows (L, R), eyes (L, R), nose, upper lip, inner mouth, lower lip, hair.
@@ -20,7 +24,10 @@ PARSING_COLOURS = np.array([
     (0, 0, 0), (255, 204, 153), (153, 102, 51), (102, 51, 0), (0, 153, 255), (0, 102, 204), (255, 153, 0),
     (255, 51, 102), (153, 0, 51), (204, 0, 102), (102, 204, 0),
 ], np.uint8)
-
+# The consistency map is the mean absolute difference (grey levels) between the restored face shrunk to the photo's
+# resolution and the photo; drawn on one fixed scale for every face so a contradicting face stands out: transparent
+# at 0, fully coloured at this many grey levels (the engine's 24 dB threshold is an RMS difference of ~16).
+CONSISTENCY_FULL_SCALE = 32.0
 
 
 @dataclass
@@ -32,6 +39,7 @@ class FaceOverlay:
     landmarks: np.ndarray | None = None  # 68 x 2, crop pixels
     parsing_rgba: np.ndarray | None = None  # h x w x 4 uint8 (any h = w; scaled to crop_size when drawn)
     attention_rgba: np.ndarray | None = None  # h x w x 4 uint8
+    consistency_rgba: np.ndarray | None = None  # h x w x 4 uint8, the no-harm check's disagreement map
 
 
 def invert_affine(matrix: np.ndarray) -> np.ndarray:
@@ -114,24 +122,45 @@ def attention_key(maps: Mapping[str, Mapping[str, Any]]) -> str | None:
     return next((m for m, d in maps.items() if "attention" in d), None)
 
 
-def face_overlay(result: Any, crop_of: Callable[[str], str]) -> list[FaceOverlay] | None:
+def colour_consistency(values: np.ndarray, full_scale: float = CONSISTENCY_FULL_SCALE,
+                       alpha_max: int = 200) -> np.ndarray:
+    """h x w disagreement (grey levels) -> h x w x 4 uint8 on a fixed scale: clear where the restoration agrees with
+    the photo, red where it contradicts it."""
+    import cv2
+
+    v = np.asarray(values, np.float32)
+    if v.ndim == 3:
+        v = v.mean(-1) if v.shape[-1] in (1, 3) else v.mean(0)
+    norm = np.clip(v / float(full_scale), 0.0, 1.0)
+    u8 = np.round(norm * 255).astype(np.uint8)
+    rgb = cv2.applyColorMap(u8, cv2.COLORMAP_JET)[:, :, ::-1]
+    a = np.round(np.sqrt(norm) * alpha_max).astype(np.uint8)
+    return np.ascontiguousarray(np.dstack([rgb, a]))
+
+
+def face_overlay(result: Any, crop_of: Callable[[str], str | None] | None = None,
+                 consistency: str | None = None) -> list[FaceOverlay] | None:
     """The drawable maps of one FaceResult, one FaceOverlay per crop (None when nothing can be anchored).
 
-    crop_of(model) names the crop protocol a model's maps live in (``Variant.crop``); landmarks and parsing come from
-    the first prior-carrying model, the heat map from the first attention-carrying one, each in its own crop.
+    crop_of(model) names the crop protocol a model's maps live in (default: :func:`crop_protocol`, per face);
+    landmarks and parsing come from the first prior-carrying model, the heat map from the first attention-carrying
+    one, and with `consistency` (a model label) the no-harm check's map of that model's output, each in its own crop.
     """
     if result is None or not result.crops:
         return None
+    if crop_of is None:
+        def crop_of(model: str) -> str | None:
+            return crop_protocol(result, model)
     prior, att = prior_key(result.maps), attention_key(result.maps)
+    check = getattr(result, "checks", {}).get(consistency) if consistency else None
     overlays: list[FaceOverlay] = []
-    for model in (prior, att):
-        if model is None:
-            continue
-        crop = result.crops.get(crop_of(model))
+    for model in dict.fromkeys(m for m in (prior, att, consistency if check is not None else None) if m):
+        protocol = crop_of(model)
+        crop = result.crops.get(protocol) if protocol else None
         if crop is None:
             continue
         ov = FaceOverlay(crop_to_photo=invert_affine(crop.matrix), crop_size=int(crop.image.shape[0]))
-        maps = result.maps[model]
+        maps = result.maps.get(model, {})
         if model == prior:
             ov.landmarks = landmarks_from(maps, ov.crop_size)
             _, parsing = split_priors(maps)
@@ -141,5 +170,7 @@ def face_overlay(result: Any, crop_of: Callable[[str], str]) -> list[FaceOverlay
             a = _array(maps.get("attention"))
             if a is not None:
                 ov.attention_rgba = colour_heat(a)
+        if model == consistency and check is not None:
+            ov.consistency_rgba = colour_consistency(check.map)
         overlays.append(ov)
     return overlays or None

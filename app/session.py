@@ -28,6 +28,21 @@ class FaceItem:
     def has_output(self, model: str) -> bool:
         return self.result is not None and model in self.result.outputs
 
+    def has_run(self, model: str) -> bool:
+        """The model ran on this face: it has an output, or (auto) chose to keep the original."""
+        from .backend import ran
+
+        return ran(self.result, model)
+
+    def variant(self, model: str) -> str | None:
+        """The variant behind `model`'s output for this face (auto's per-face pick), or None without one."""
+        if self.result is None or model not in self.result.outputs:
+            return None
+        try:
+            return self.result.variant_of(model)
+        except ValueError:
+            return None
+
 
 @dataclass(eq=False)
 class PhotoDoc:
@@ -54,8 +69,12 @@ class PhotoDoc:
     def model_of(self, face: FaceItem, default: str) -> str:
         return face.model or default
 
-    def signature(self, default: str, scale: float) -> tuple:
-        return (scale, tuple((i, self.model_of(f, default)) for i, f in enumerate(self.faces) if f.include))
+    def signature(self, default: str, scale: float, no_harm: bool = True) -> tuple:
+        """What the composite of the current choices reflects (backend.restore_signature)."""
+        from .backend import restore_signature
+
+        return restore_signature(scale, {i: self.model_of(f, default) for i, f in enumerate(self.faces)
+                                         if f.include}, no_harm)
 
     def included(self) -> list[int]:
         return [i for i, f in enumerate(self.faces) if f.include]

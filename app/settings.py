@@ -21,12 +21,13 @@ FORMATS = ("auto", "png", "jpg", "webp", "tif")
 @dataclass
 class AppSettings:
     device: str = "auto"
-    default_model: str = "fsrnet"
+    default_model: str = "auto"  # engine.auto: a model per face, chosen by the face's size in the photo
     detector: str = "dlib"
     detector_model: str = ""  # file or folder for insightface / yunet; empty for dlib
     scale: float = 2.0
     output_dir: str = ""  # empty: a "restored" folder beside each photo
     auto_restore: bool = True  # restore right after detection (one click for archivists)
+    no_harm_check: bool = True  # engine.consistency: a face whose restoration contradicts the photo keeps its original
     export_format: str = "auto"
     export_quality: int = 95
     export_suffix: str = "_restored"
@@ -37,6 +38,10 @@ class AppSettings:
         """A copy with out-of-range values replaced by defaults (a hand-edited file must not break the app)."""
         d = AppSettings()
         s = dataclasses.replace(self)
+        if not isinstance(s.default_model, str) or not s.default_model.strip():
+            s.default_model = d.default_model
+        if not isinstance(s.no_harm_check, bool):
+            s.no_harm_check = d.no_harm_check
         if s.device not in DEVICES:
             s.device = d.device
         if s.export_format not in FORMATS:

@@ -185,8 +185,17 @@ class Controller(QObject):
         return self._run(doc, f"restore {doc.name}", wanted, compose, force=force)
 
     def ensure_maps(self, doc: PhotoDoc, kind: str) -> Job | None:
-        """Make sure included faces carry the maps an overlay needs: FSRNet priors or SPARNet attention."""
+        """Make sure included faces carry the maps an overlay needs: FSRNet priors or SPARNet attention.
+
+        The consistency overlay shows the no-harm checks of the faces' own outputs: it runs nothing, and says so
+        when the photo is not restored yet."""
         if doc.image is None or not doc.faces:
+            return None
+        if kind == "consistency":
+            lacking = [i + 1 for i, f in enumerate(doc.faces) if f.include and not f.has_run(self.model_of(doc, i))]
+            if lacking:
+                self.message.emit(f"{doc.name}: restore the photo (Ctrl+R) to see the consistency check of faces "
+                                  + ", ".join(map(str, lacking)))
             return None
         family = "fsrnet" if kind in ("landmarks", "parsing") else "sparnet"
         key = "attention" if family == "sparnet" else None
@@ -224,7 +233,7 @@ class Controller(QObject):
         face = doc.faces[index]
         if face.busy:
             return None
-        missing = [m for m in runnable if not face.has_output(m)]
+        missing = [m for m in runnable if not face.has_run(m)]
         unmeasured = [m for m in runnable if m not in face.metrics]
         if not missing and not unmeasured:
             return None
@@ -243,7 +252,7 @@ class Controller(QObject):
         return dict(pixels=doc.image.pixels, detections=[f.detection for f in doc.faces],
                     existing=[f.result for f in doc.faces], wanted=wanted, choices=dict(self.choices),
                     compose_models=compose, scale=self.settings.scale, alpha=doc.image.alpha, device=self.device(),
-                    force=force)
+                    force=force, no_harm=self.settings.no_harm_check)
 
     def _run(self, doc: PhotoDoc, title: str, wanted: dict[int, list[str]], compose: dict[int, str] | None,
              force: bool = False) -> Job:
@@ -280,7 +289,8 @@ class Controller(QObject):
                         ms.append(prior)
                 stale = stale or any(not doc.faces[i].has_output(prior) for i in wanted)
         args = self._restore_args(doc, wanted, compose)
-        provenance = backend.provenance_for(compose, self.choices, self.settings.scale, self.settings.detector)
+        provenance = backend.provenance_for(compose, self.choices, self.settings.scale, self.settings.detector,
+                                            self.settings.no_harm_check)
         job = Job(f"export {doc.name}", _export_for_display, doc.path, doc.image, doc.restored, args, stale,
                   options, provenance, file=str(doc.path))
         job.signals.finished.connect(lambda r, d=doc: self._exported(d, r))
@@ -338,5 +348,5 @@ class Controller(QObject):
         """True when the composite no longer matches the face choices (a restore would change it)."""
         if doc.restored is None:
             return True
-        compose = tuple((i, self.model_of(doc, i)) for i, f in enumerate(doc.faces) if f.include)
-        return doc.restored_signature != (self.settings.scale, compose)
+        return doc.restored_signature != doc.signature(self.settings.default_model, self.settings.scale,
+                                                       self.settings.no_harm_check)

@@ -1,7 +1,8 @@
 """The face strip: one card per detected face (input and restored thumbnails, score, include, model, re-run).
 
 This is the review step no anchor app has (ANCHORS.md §5.1): users turn wrong detections off and pick a model per face
-instead of restoring every face blindly.
+instead of restoring every face blindly. Each card also says what made its face (auto's pick), whether the engine's
+no-harm check let it into the photo, and when the chosen model is a poor match for the face's size.
 """
 from __future__ import annotations
 
@@ -70,6 +71,23 @@ class FaceCard(QFrame):
         row.addStretch(1)
         row.addWidget(self.score)
         lay.addLayout(row)
+        status = QHBoxLayout()
+        self.pick = QLabel("")
+        self.pick.setObjectName("pick")
+        self.pick.setToolTip("the model that made this face (auto: the variant it chose for the face's size)")
+        self.check = QLabel("")
+        self.check.setObjectName("check")
+        self.check.setVisible(False)
+        status.addWidget(self.pick, 1)
+        status.addWidget(self.check)
+        lay.addLayout(status)
+        self.warning = QLabel("")
+        self.warning.setObjectName("warning")
+        self.warning.setWordWrap(True)
+        self.warning.setMaximumWidth(2 * THUMB + 8)
+        self.warning.setStyleSheet("QLabel#warning { color: #e0a000; font-size: 10px; }")
+        self.warning.setVisible(False)
+        lay.addWidget(self.warning)
         row2 = QHBoxLayout()
         self.model = QComboBox()
         self.model.setToolTip("model for this face")
@@ -104,6 +122,20 @@ class FaceCard(QFrame):
         self.output_label.setPixmap(to_pixmap(rgb).scaled(THUMB, THUMB, Qt.AspectRatioMode.KeepAspectRatio,
                                                           Qt.TransformationMode.SmoothTransformation))
         self.output_label.setToolTip(note or "restored face")
+
+    def set_status(self, pick: str, verdict: str = "", passed: bool | None = None, warning: str = "",
+                   tooltip: str = "") -> None:
+        """What made the face, the no-harm check's verdict (green ✓ / red ✗), and why the model is a poor match."""
+        self.pick.setText(pick)
+        self.check.setText(verdict)
+        self.check.setVisible(bool(verdict))
+        colour = "#30c050" if passed else "#e04040"
+        self.check.setStyleSheet(f"QLabel#check {{ color: white; background: {colour}; padding: 0 3px; }}")
+        self.check.setToolTip(tooltip or "no-harm check: the restored face shrunk back against the photo")
+        self.pick.setToolTip(tooltip or "the model that made this face")
+        self.warning.setText(f"⚠ {warning}" if warning else "")
+        self.warning.setToolTip(warning)
+        self.warning.setVisible(bool(warning))
 
     def set_selected(self, on: bool) -> None:
         self.setStyleSheet("FaceCard { border: 2px solid #00c8ff; }" if on else "")

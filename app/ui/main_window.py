@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (QComboBox, QFileDialog, QLabel, QListWidget, QLis
                                QWidget)
 
 from .. import backend
+from ..badges import face_status
 from ..overlays import face_overlay
 from ..session import PHOTO_SUFFIXES, PhotoDoc
 from ..settings import AppSettings
@@ -118,7 +119,10 @@ class MainWindow(QMainWindow):
         for name, label, tip in (("boxes", "Boxes", "face boxes with number and detection score"),
                                  ("landmarks", "Landmarks", "68 landmarks from FSRNet's prior heatmaps"),
                                  ("parsing", "Parsing", "FSRNet's face parsing map, colour-coded"),
-                                 ("attention", "Attention", "SPARNet's spatial attention as a heat map")):
+                                 ("attention", "Attention", "SPARNet's spatial attention as a heat map"),
+                                 ("consistency", "Consistency",
+                                  "no-harm check: where each restored face disagrees with the photo (clear: agrees, "
+                                  "red: contradicts; a face that fails keeps its original)")):
             act = self._action(label, lambda on, n=name: self.toggle_overlay(n, on), checkable=True, tip=tip)
             act.setChecked(self.photo_view.visible[name])
             self.overlay_actions[name] = act
@@ -294,41 +298,45 @@ class MainWindow(QMainWindow):
                 card.set_busy(True)
                 continue
             card.set_busy(False)
+            status = face_status(f.result, model, self.controller.settings.no_harm_check)
+            card.set_status(status.pick, status.verdict, status.passed, status.warning, status.tooltip)
             if f.result is not None and model in f.result.outputs:
                 secs = f.result.seconds.get(model)
-                card.set_output(f.result.outputs[model], f"{model}" + (f", {secs:.2f} s" if secs else ""))
+                what = status.pick + (f", {secs:.2f} s" if secs else "")
+                card.set_output(f.result.outputs[model], "\n".join(filter(None, [what, status.tooltip])))
+            elif not f.include:
+                card.set_output(None, "excluded")
+            elif f.has_run(model):
+                card.set_output(None, "original kept")
+                card.output_label.setToolTip(status.tooltip)
             else:
                 note = "; ".join(f.result.notes) if f.result is not None and f.result.notes else ""
-                card.set_output(None, "excluded" if not f.include else (note[:40] or "not restored"))
-
-    def _crop_of(self, model: str) -> str:
-        from engine import zoo
-
-        c = self.controller.choices.get(model)
-        return zoo.variant(c.variant if c else model).crop
+                card.set_output(None, note[:40] or "not restored")
 
     def _update_overlays(self, doc: PhotoDoc) -> None:
-        """Draw the prior overlays, but only while one is switched on (colouring 30 faces' maps is not free), and
-        from a per-result cache so toggling is instant."""
-        if not any(self.photo_view.visible[n] for n in ("landmarks", "parsing", "attention")):
+        """Draw the overlays, but only while one is switched on (colouring 30 faces' maps is not free), and from a
+        per-result cache so toggling is instant. Each face's maps sit in the crop of the variant that made them
+        (auto picks per face); the consistency map is that of the face's current model's output."""
+        if not any(self.photo_view.visible[n] for n in ("landmarks", "parsing", "attention", "consistency")):
             if self.photo_view.layers_shown is not None:
                 self.photo_view.set_overlays([])
                 self.photo_view.layers_shown = None
             return
-        key = tuple(id(f.result) if f.include else None for f in doc.faces)
+        models = [self.controller.model_of(doc, i) for i in range(len(doc.faces))]
+        key = tuple((id(f.result), m) if f.include else None for f, m in zip(doc.faces, models))
         if self.photo_view.layers_shown == key:
             return
         if len(self._overlay_cache) > 2000:  # results of closed or re-run photos
             self._overlay_cache.clear()
         overlays = []
-        for f in doc.faces:
+        for f, model in zip(doc.faces, models):
             if not f.include or f.result is None:
                 overlays.append(None)
                 continue
-            cached = self._overlay_cache.get(id(f.result))
+            cached = self._overlay_cache.get((id(f.result), model))
             if cached is None or cached[0] is not f.result:
-                cached = (f.result, face_overlay(f.result, self._crop_of))
-                self._overlay_cache[id(f.result)] = cached
+                cached = (f.result, face_overlay(f.result, consistency=model))
+                self._overlay_cache[(id(f.result), model)] = cached
             overlays.append(cached[1])
         self.photo_view.set_overlays(overlays)
         self.photo_view.layers_shown = key
@@ -344,11 +352,32 @@ class MainWindow(QMainWindow):
         before = doc.display if doc.display is not None else doc.rgb
         w, h = after.width() if hasattr(after, "width") else after.shape[1], \
             after.height() if hasattr(after, "height") else after.shape[0]
-        models = sorted({m for _, m in doc.restored_signature[1]}) if doc.restored_signature else []
         caption = (f"{doc.name}: original {doc.rgb.shape[1]}×{doc.rgb.shape[0]} → restored {w}×{h}"
-                   f"  ·  {', '.join(models) or 'no faces pasted'}  ·  drag on the image to move the split")
+                   f"  ·  {self._made_by(doc) or 'no faces pasted'}  ·  drag on the image to move the split")
         self.before_after.show_result(before, after, caption)
         self.before_after.view.setProperty("shown", id(doc.restored))
+
+    def _made_by(self, doc: PhotoDoc) -> str:
+        """Which models made the composite: auto with the variants it used (and the originals it kept), and the
+        faces the no-harm check kept as they were."""
+        from collections import Counter
+
+        pairs = doc.restored_signature[1] if doc.restored_signature else ()
+        no_harm = doc.restored_signature[2] if len(doc.restored_signature) > 2 else True
+        parts, kept = [], 0
+        for model in sorted({m for _, m in pairs}):
+            faces = [doc.faces[i] for i, m in pairs if m == model and i < len(doc.faces)]
+            kept += sum(1 for f in faces if f.result is not None and model in f.result.outputs
+                        and not f.result.pasted(model, no_harm))
+            if model == backend.AUTO:
+                picks = Counter(f.variant(model) or "original" for f in faces)
+                parts.append("auto (" + ", ".join(f"{v} ×{n}" for v, n in sorted(picks.items())) + ")")
+            else:
+                parts.append(model)
+        text = ", ".join(parts)
+        if kept:
+            text += f"; {kept} face(s) kept original (no-harm check)"
+        return text
 
     def _faces_updated(self, doc: PhotoDoc) -> None:
         if doc is self.current:
@@ -391,7 +420,7 @@ class MainWindow(QMainWindow):
         face = doc.faces[idx]
         res = face.result
         self.compare_tab.caption.setText(f"{doc.name}, face {idx + 1} (score {face.detection.score:.2f})")
-        from ..badges import badges_for
+        from ..badges import BADGE_HELP, badges_for
 
         crop = None
         if res is not None:
@@ -402,12 +431,20 @@ class MainWindow(QMainWindow):
         else:
             self.compare_tab.input_panel.pane.set_image(crop_thumbnail(doc.rgb, face.detection.box))
             self.compare_tab.input_panel.set_badges([])
+        no_harm = self.controller.settings.no_harm_check
         for panel in self.compare_tab.panels:
             m = panel.model
             c = self.controller.choices.get(m)
             if res is not None and m in res.outputs:
                 panel.pane.set_image(res.outputs[m])
-                panel.set_badges(badges_for(res, m, face.detection, self._crop_of(m), face.metrics.get(m)))
+                panel.set_badges(badges_for(res, m, face.detection, backend.crop_protocol(res, m),
+                                            face.metrics.get(m), no_harm))
+                panel.badges.setToolTip(face_status(res, m, no_harm).tooltip + "\n\n" + BADGE_HELP)
+            elif face.has_run(m):
+                status = face_status(res, m, no_harm)
+                panel.pane.set_image(None, f"{status.pick}: the face keeps its upscaled original.\n"
+                                           + status.tooltip)
+                panel.set_badges([status.pick])
             elif c is not None and not c.available:
                 panel.pane.set_image(None, backend.missing_message(c))
                 panel.set_badges([])

@@ -74,10 +74,14 @@ class ModelManager(QDialog):
         choices = list(self.controller.choices.values())
         self.table.setRowCount(len(choices))
         for r, c in enumerate(choices):
-            v = zoo.variant(c.variant)
-            params = self.params.get(c.variant)
-            weights = str(c.weights) if c.weights else backend.missing_message(c)
-            cells = (c.key, v.family, f"{params:,}" if params else "…", weights, c.source, v.licence)
+            if c.is_auto:  # no network of its own: it picks one of these per face
+                weights = (f"per face: {', '.join(c.uses)}" if c.available else backend.missing_message(c))
+                cells = (c.key, "auto", "—", weights, c.source, "that of the model it picks")
+            else:
+                v = zoo.variant(c.variant)
+                params = self.params.get(c.variant)
+                weights = str(c.weights) if c.weights else backend.missing_message(c)
+                cells = (c.key, v.family, f"{params:,}" if params else "…", weights, c.source, v.licence)
             for col, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 item.setToolTip(f"{c.description}\n{text}" if col == 0 else text)

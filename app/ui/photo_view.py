@@ -1,4 +1,5 @@
-"""The photo view: the input photo with a box per face and the per-face prior overlays.
+"""The photo view: the input photo with a box per face and the per-face overlays (priors, attention, and the no-harm
+check's consistency map).
 
 Overlays are drawn in each face's crop coordinates under the crop's inverse transform, so they sit exactly where the
 model saw the face (rotated FFHQ crops included) without resampling anything on the UI thread.
@@ -17,7 +18,8 @@ from ..overlays import FaceOverlay
 from .imaging import affine_to_qtransform, to_pixmap
 from .zoomview import ZoomView
 
-OVERLAYS = ("boxes", "landmarks", "parsing", "attention")
+OVERLAYS = ("boxes", "landmarks", "parsing", "attention", "consistency")
+Z_ORDER = {"consistency": 4, "parsing": 5, "attention": 6}
 
 
 class FaceBox(QGraphicsRectItem):
@@ -52,7 +54,7 @@ class PhotoView(ZoomView):
         self.photo_item: QGraphicsPixmapItem | None = None
         self.boxes: list[FaceBox] = []
         self.layers: dict[str, list[QGraphicsItem]] = {name: [] for name in OVERLAYS if name != "boxes"}
-        self.visible = {"boxes": True, "landmarks": False, "parsing": False, "attention": False}
+        self.visible = {name: name == "boxes" for name in OVERLAYS}
         self.selected: int | None = None
         self.layers_shown: tuple | None = None  # which face results the overlay items were drawn from
         self._size = (0, 0)
@@ -114,7 +116,8 @@ class PhotoView(ZoomView):
 
     def _add_overlay(self, ov: FaceOverlay) -> None:
         to_photo = affine_to_qtransform(ov.crop_to_photo)
-        for name, rgba in (("parsing", ov.parsing_rgba), ("attention", ov.attention_rgba)):
+        for name, rgba in (("parsing", ov.parsing_rgba), ("attention", ov.attention_rgba),
+                           ("consistency", ov.consistency_rgba)):
             if rgba is None:
                 continue
             item = QGraphicsPixmapItem(to_pixmap(rgba))
@@ -125,7 +128,7 @@ class PhotoView(ZoomView):
             # drawn centred at scene x + 0.5.
             item.setTransform(QTransform.fromScale(s, s) * QTransform.fromTranslate(-0.5, -0.5) * to_photo
                               * QTransform.fromTranslate(0.5, 0.5))
-            item.setZValue(5 if name == "parsing" else 6)
+            item.setZValue(Z_ORDER[name])
             self.scene().addItem(item)
             self.layers[name].append(item)
         if ov.landmarks is not None:

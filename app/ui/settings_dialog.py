@@ -1,4 +1,5 @@
-"""Settings: device, default model, detector back end and its model file/folder, scale, output folder."""
+"""Settings: device, default model (auto first), detector back end and its model file/folder, scale, output folder,
+the no-harm check."""
 from __future__ import annotations
 
 import dataclasses
@@ -72,7 +73,9 @@ class SettingsDialog(QDialog):
         self.model = QComboBox()
         for key in controller.model_keys():
             c = controller.choices[key]
-            self.model.addItem(key + ("" if c.available else "  (no weights)"), key)
+            extra = "  (a model per face, by its size)" if c.is_auto else ""
+            self.model.addItem(key + extra + ("" if c.available else "  (no weights)"), key)
+            self.model.setItemData(self.model.count() - 1, c.description, 3)  # ToolTipRole
         self.model.setCurrentIndex(max(self.model.findData(s.default_model), 0))
         form.addRow("Default model", self.model)
         self.detector = QComboBox()
@@ -98,6 +101,11 @@ class SettingsDialog(QDialog):
         self.auto = QCheckBox("Restore photos as soon as their faces are found")
         self.auto.setChecked(s.auto_restore)
         form.addRow("", self.auto)
+        self.no_harm = QCheckBox("Keep the original where a restored face contradicts the photo (no-harm check)")
+        self.no_harm.setToolTip("each restored face is shrunk back to its size in the photo and compared with the "
+                                "photo's pixels; below the threshold it is not pasted")
+        self.no_harm.setChecked(s.no_harm_check)
+        form.addRow("", self.no_harm)
         form.addRow("", QLabel(f"<small>Stored in {settings_path()}</small>"))
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
@@ -108,7 +116,8 @@ class SettingsDialog(QDialog):
         return dataclasses.replace(
             self.controller.settings, device=self.device.currentData(), default_model=self.model.currentData(),
             detector=self.detector.currentData(), detector_model=self.detector_model.text(),
-            scale=float(self.scale.value()), output_dir=self.output.text(), auto_restore=self.auto.isChecked())
+            scale=float(self.scale.value()), output_dir=self.output.text(), auto_restore=self.auto.isChecked(),
+            no_harm_check=self.no_harm.isChecked())
 
     def accept(self) -> None:
         new = self.values()

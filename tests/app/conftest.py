@@ -17,6 +17,10 @@ TINY = {
                    stacks=1),
     "sparnet": dict(min_ch=8, max_ch=16, res_depth=1),
     "selfsr-lite": dict(widths=(16, 16, 8, 8), gamma_hidden=8, blocks_per_level=1),
+    # auto's restorer for faces of 14 px and up (and above 160 px while sparnethd-blind256 has no weights). Its input
+    # skip passes the face through, so untrained it returns the input and passes the no-harm check; the untrained
+    # x8 models fail it.
+    "sparnet-blind": dict(min_ch=8, max_ch=16, res_depth=1),
 }
 _STATES: dict[str, object] = {}
 

@@ -21,7 +21,7 @@ def sha(path: Path) -> str:
 def test_export_writes_photo_faces_and_priors_never_over_the_input(qtbot, make_window, tiny_weights, photo):
     from app.ui.export_dialog import ExportDialog
 
-    w, doc = loaded_window(qtbot, make_window, photo)
+    w, doc = loaded_window(qtbot, make_window, photo, default_model="fsrnet")
     original = sha(photo)
     out = photo.parent.parent / "out"
     dlg = ExportDialog(w.controller, doc, w)

@@ -307,7 +307,8 @@ def run_restore(pixels: np.ndarray, detections: Sequence[Any], existing: Sequenc
                 by_model.setdefault(m, []).append(i)
     total = sum(len(v) for v in by_model.values()) + (1 if compose_models else 0)
     done = 0
-    results: dict[int, Any] = {i: existing[i] for i in wanted}
+    # every face of the composite, not only those run now (re-running one face must not drop the others)
+    results: dict[int, Any] = {i: existing[i] for i in sorted({*wanted, *(compose_models or {})})}
     notes: list[str] = []
     for model, idx in by_model.items():
         def sub(d: int, t: int, msg: str = "", _base: int = done) -> None:

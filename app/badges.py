@@ -56,30 +56,34 @@ def model_notes(result: Any, label: str) -> list[str]:
     return [n for n in result.notes if any(str(n).startswith(p) for p in prefixes)]
 
 
-def size_warning(result: Any, label: str) -> str:
-    """Why an explicitly chosen model is a poor match for this face's size, or "".
+def size_warning(result: Any, label: str) -> tuple[str, str]:
+    """(short, full): why an explicitly chosen model is a poor match for this face's size, or ("", "").
 
     The engine notes it when the model runs (engine.restore.size_note: an x8 model's 16 px input throws away the
     detail of a face above 32 px, an HD model invents the detail of a small face); before that, the same function
     answers from the face's size, which any earlier restoration of the face measured.
     """
     if result is None or label == AUTO or not result.crops:
-        return ""
+        return "", ""
     from engine.restore import size_note, variant_for
 
     try:
         variant = variant_for(result.variant_of(label))
     except ValueError:
-        return ""
+        return "", ""
     note = next((n for n in result.notes if str(n).startswith(f"{label}: face is")), None)
     if note is None:
         note = size_note(result.size_px, variant.lr_size, label)[1]
     if not note:
-        return ""
-    text = str(note)[len(label) + 2:] if str(note).startswith(f"{label}: ") else str(note)
+        return "", ""
+    full = str(note)[len(label) + 2:] if str(note).startswith(f"{label}: ") else str(note)
+    short = full
+    px = int(round(result.size_px))
     if variant.lr_size == 16 and result.size_px > 2 * variant.lr_size:
-        text += f" ({label} is an x8 model for 16 px faces; auto picks a model for the face's size)"
-    return text
+        short = f"x8 model on a {px} px face: detail above 16 px is discarded"
+        full += (f". {label} is an x8 model, made for faces of about 16 px in the photo; auto picks a model for "
+                 f"the face's size")
+    return short, full
 
 
 @dataclass
@@ -89,7 +93,8 @@ class FaceStatus:
     pick: str  # "auto → sparnet-blind", "auto → original", or the model's own name
     verdict: str  # "✓ 31.2 dB", "✗ kept original", "" when there is no output or no check
     passed: bool | None  # the no-harm check's verdict, None without one
-    warning: str  # size_warning
+    warning: str  # size_warning, short (for the card)
+    warning_detail: str  # size_warning, in full (its tooltip)
     tooltip: str  # the check's describe() and the face's notes for this model
 
 
@@ -117,8 +122,8 @@ def face_status(result: Any, label: str, no_harm: bool = True) -> FaceStatus:
         lines.append("not pasted: the face keeps its upscaled original" if no_harm else
                      "pasted anyway: the no-harm check is off in Settings")
     lines += [n for n in model_notes(result, label) if n not in lines and "consistency" not in str(n)]
-    warning = size_warning(result, label)
-    return FaceStatus(pick, verdict, passed, warning, "\n".join(lines))
+    warning, detail = size_warning(result, label)
+    return FaceStatus(pick, verdict, passed, warning, detail, "\n".join(lines))
 
 
 def badges_for(result: Any, model: str, detection: Any, protocol: str | None,

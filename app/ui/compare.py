@@ -1,7 +1,8 @@
 """Compare tab: the selected face as the models saw it and as each family restored it, zoomed and panned together.
 
-Each pane has a model picker (so any variant, fine-tune or import can take a slot) and badges for the time the model
-took on this face and, where computable, the landmark error of its prior and the identity similarity.
+Each pane has a model picker (so any variant, fine-tune or import, or auto, can take a slot) and badges for the time
+the model took on this face and, where computable, the landmark error of its prior and the identity similarity; auto's
+pane names the variant it used, and every pane the no-harm check's score.
 """
 from __future__ import annotations
 
@@ -98,6 +99,7 @@ class ComparePanel(QWidget):
         self.badges.setObjectName("badges")
         self.badges.setStyleSheet("QLabel#badges { color: #ddeeff; background: #335577; padding: 1px 4px; }")
         self.badges.setVisible(False)
+        self.badges.setWordWrap(True)  # long badge rows wrap instead of widening the window
         from ..badges import BADGE_HELP
 
         self.badges.setToolTip(BADGE_HELP)

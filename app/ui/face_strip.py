@@ -124,7 +124,7 @@ class FaceCard(QFrame):
         self.output_label.setToolTip(note or "restored face")
 
     def set_status(self, pick: str, verdict: str = "", passed: bool | None = None, warning: str = "",
-                   tooltip: str = "") -> None:
+                   tooltip: str = "", warning_detail: str = "") -> None:
         """What made the face, the no-harm check's verdict (green ✓ / red ✗), and why the model is a poor match."""
         self.pick.setText(pick)
         self.check.setText(verdict)
@@ -134,7 +134,7 @@ class FaceCard(QFrame):
         self.check.setToolTip(tooltip or "no-harm check: the restored face shrunk back against the photo")
         self.pick.setToolTip(tooltip or "the model that made this face")
         self.warning.setText(f"⚠ {warning}" if warning else "")
-        self.warning.setToolTip(warning)
+        self.warning.setToolTip(warning_detail or warning)
         self.warning.setVisible(bool(warning))
 
     def set_selected(self, on: bool) -> None:
@@ -171,7 +171,7 @@ class FaceStrip(QScrollArea):
         self.cards: list[FaceCard] = []
         self.empty = QLabel("No faces yet: drop photos on the window or use File > Open.")
         self.row.insertWidget(0, self.empty)
-        self.setMinimumHeight(THUMB + 90)
+        self.setMinimumHeight(THUMB + 130)  # thumbnails, pick and check, a size warning, model row
 
     def clear(self) -> None:
         for c in self.cards:
@@ -199,7 +199,7 @@ class FaceStrip(QScrollArea):
             card.includeChanged.connect(self.includeChanged)
             card.modelChanged.connect(self.modelChanged)
             card.rerun.connect(self.rerun)
-            self.row.insertWidget(self.row.count() - 1, card)
+            self.row.insertWidget(self.row.count() - 1, card, 0, Qt.AlignmentFlag.AlignTop)
             self.cards.append(card)
 
     def set_selected(self, index: int | None) -> None:

@@ -299,7 +299,8 @@ class MainWindow(QMainWindow):
                 continue
             card.set_busy(False)
             status = face_status(f.result, model, self.controller.settings.no_harm_check)
-            card.set_status(status.pick, status.verdict, status.passed, status.warning, status.tooltip)
+            card.set_status(status.pick, status.verdict, status.passed, status.warning, status.tooltip,
+                            status.warning_detail)
             if f.result is not None and model in f.result.outputs:
                 secs = f.result.seconds.get(model)
                 what = status.pick + (f", {secs:.2f} s" if secs else "")

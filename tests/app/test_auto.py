@@ -57,6 +57,8 @@ def test_x8_model_on_a_large_face_is_flagged_and_a_failing_check_keeps_the_origi
     # before it even runs, the card says why an x8 model is a poor match for a 239 px face (the engine's size note)
     assert card.warning.isVisible()
     assert "detail above 16 px is discarded" in card.warning.text() and "x8" in card.warning.text()
+    assert "239 px" in card.warning.text() or "px face" in card.warning.text()
+    assert "auto picks a model for the face's size" in card.warning.toolTip()
     card.rerun_button.click()
     wait_idle(qtbot, w)
     face = doc.faces[0]
@@ -162,7 +164,7 @@ def test_export_provenance_names_autos_variant_per_face(qtbot, make_window, tiny
 
     w, doc = loaded_window(qtbot, make_window, photo)
     out = photo.parent.parent / "out"
-    w.controller.export(doc, backend.ExportOptions(folder=out, format="png", faces=True))
+    w.controller.export(doc, backend.ExportOptions(folder=out, format="png", faces=True, priors=True))
     wait_idle(qtbot, w)
     prov = read_provenance(out / "group_small_restored.png")
     assert prov["faces"] == {"1": "auto", "2": "auto", "3": "auto"}
@@ -170,6 +172,8 @@ def test_export_provenance_names_autos_variant_per_face(qtbot, make_window, tiny
     assert prov["models"]["auto"]["weights"] == {"sparnet-blind": "sparnet-blind.safetensors"}
     assert prov["no_harm_check"] is True and prov["faces_kept_original"] == []
     assert len(list((out / "restored_faces").glob("*_auto.png"))) == 3
+    # prior maps: auto's faces carry the maps of the variant that made them (SPARNet attention here)
+    assert len(list((out / "priors").glob("*_auto"))) == 3
 
 
 def test_mixed_auto_and_x8_faces_are_composed_by_the_engine(qtbot, make_window, tiny_weights, photo):

@@ -197,3 +197,23 @@ def test_mixed_auto_and_x8_faces_are_composed_by_the_engine(qtbot, make_window, 
     assert np.array_equal(mixed[y0:y1, x0:x1], fsrnet_only[y0:y1, x0:x1])
     x0, y0, x1, y1 = (int(v * 2) for v in doc.faces[2].detection.box)
     assert np.array_equal(mixed[y0:y1, x0:x1], auto_only[y0:y1, x0:x1])
+
+
+def test_no_harm_setting_is_saved_and_recomposes(qtbot, make_window, tiny_weights, photo):
+    """Switching the check off in Settings makes the composite stale; restoring again pastes the failing face."""
+    from app.settings import load_settings
+    from app.ui.settings_dialog import SettingsDialog
+
+    w, doc = loaded_window(qtbot, make_window, photo, default_model="fsrnet")
+    before = doc.restored.copy()
+    assert all(not f.result.pasted("fsrnet") for f in doc.faces)  # untrained x8 weights: every face kept original
+    assert [c.check.text() for c in w.face_strip.cards] == ["✗ kept original"] * 3
+    dlg = SettingsDialog(w.controller, w)
+    dlg.no_harm.setChecked(False)
+    dlg.accept()
+    assert load_settings().no_harm_check is False and w.controller.is_stale(doc)
+    w.restore_current()
+    wait_idle(qtbot, w)
+    assert not w.controller.is_stale(doc) and doc.restored_signature[2] is False
+    assert not np.array_equal(before, doc.restored)
+    assert all(c.check.text().startswith("✗") and "pasted" in c.check.text() for c in w.face_strip.cards)

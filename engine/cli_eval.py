@@ -26,6 +26,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--face-sizes", dest="face_sizes",
                         help="face-size benchmark at these sizes in px, e.g. 12,16,24,32,48,64,96,128 (models may "
                         "include 'auto'; sizes above the data's HR size are skipped)")
+    parser.add_argument("--tail", type=int, help="face-size benchmark: only the last N faces by name (a held-out "
+                        "split, e.g. --tail 200 for ffhq256's validation faces), before --limit")
     parser.add_argument("--no-harm-check", dest="no_harm", action=argparse.BooleanOptionalAction, default=True,
                         help="face-size benchmark: leave out outputs that fail the consistency check (default on)")
 
@@ -46,7 +48,7 @@ def run_face_sizes(args: argparse.Namespace) -> int:
 
     try:
         sizes = parse_sizes(args.face_sizes)
-        faces = face_bench.load_faces(args.data, args.limit)
+        faces = face_bench.load_faces(args.data, args.limit, args.tail)
         names = [m.strip() for m in args.models.split(",") if m.strip()]
         report = face_bench.run(faces, names, sizes, judge=not args.no_judge, device=args.device,
                                 precision=args.mode, no_harm=args.no_harm, log=print)

@@ -46,8 +46,11 @@ class BenchFaces:
         return "coarse128" if self.size == 128 else "ffhq"
 
 
-def load_faces(folder: str | Path, limit: int | None = None) -> BenchFaces:
-    """HR faces (square, one size) and their 68 landmarks; FileNotFoundError/ValueError say what is wrong."""
+def load_faces(folder: str | Path, limit: int | None = None, tail: int | None = None) -> BenchFaces:
+    """HR faces (square, one size) and their 68 landmarks; FileNotFoundError/ValueError say what is wrong.
+
+    tail: only the last `tail` faces by name (a held-out split such as ffhq256's last 200), then the first `limit`.
+    """
     from .io import read_image, to_rgb8
 
     root = Path(folder)
@@ -58,7 +61,8 @@ def load_faces(folder: str | Path, limit: int | None = None) -> BenchFaces:
     if csv_path is None:
         raise FileNotFoundError(f"{root}: the face-size benchmark needs landmarks68.csv beside the faces")
     marks = read_landmarks_csv(csv_path)
-    files = sorted(p for p in hr_dir.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.stem in marks)[:limit]
+    files = sorted(p for p in hr_dir.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.stem in marks)
+    files = (files[-tail:] if tail else files)[:limit]
     if not files:
         raise FileNotFoundError(f"{hr_dir}: no face images listed in {csv_path.name}")
     hr = [to_rgb8(read_image(p).pixels) for p in files]

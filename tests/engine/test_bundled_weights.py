@@ -1,5 +1,6 @@
 """Every bundled weight file: loads through the zoo, matches its card's sha256, and does its job on real faces
-(x8 models beat bicubic, HD models beat Lanczos under the blind degradation, a degrader keeps the face)."""
+(x8 models beat bicubic, HD models beat Lanczos under the blind degradation, blind restorers beat Lanczos in the
+face-size benchmark at two sizes on 8 validation faces, a degrader keeps the face)."""
 import json
 
 import numpy as np
@@ -47,6 +48,23 @@ def check_hd(name, model, card, shared_data):
     assert model_psnr > lanczos, f"{name}: {model_psnr:.2f} dB does not beat Lanczos {lanczos:.2f} dB"
 
 
+# Blind same-size restorers: validation data and two face sizes per crop protocol (celeba_val128 for the coarse 128
+# crop; ffhq256's validation split, its last 200 faces by name, for the FFHQ 256 crop).
+BLIND_CHECKS = {"coarse128": ("celeba_val128", None, (24, 64)), "ffhq256": ("ffhq256", 200, (128, 192))}
+
+
+def check_blind(name, model, shared_data):
+    from engine import face_bench
+
+    folder, tail, sizes = BLIND_CHECKS[zoo.variant(name).crop]
+    faces = face_bench.load_faces(shared_data / folder, limit=8, tail=tail)
+    report = face_bench.run(faces, [(name, model)], sizes, judge=False, device="cpu")
+    for size in sizes:
+        row = report["sizes"][str(size)]
+        assert row[name]["psnr_y"] > row["lanczos"]["psnr_y"], (
+            f"{name} at {size} px: {row[name]['psnr_y']:.2f} dB does not beat Lanczos {row['lanczos']['psnr_y']:.2f}")
+
+
 def check_degrader(model, shared_data):
     """A degrader makes real-looking LR, but of the same face: it must change the clean LR, and not destroy it."""
     from engine.degrade import learned_uint8
@@ -68,5 +86,7 @@ def test_bundled_weights_card_and_quality(path, shared_data):
         check_degrader(model, shared_data)
     elif v.lr_size == 16:
         check_x8(name, model, shared_data)
+    elif v.crop in BLIND_CHECKS:
+        check_blind(name, model, shared_data)
     else:
         check_hd(name, model, card, shared_data)

@@ -159,7 +159,7 @@ def test_several_models_saved_with_zoo_weights(front_row, tmp_path):
     """Models found by name in the user models folder; provenance carries the weights' sha256."""
     for seed, name in enumerate(("fsrnet", "fsrgan")):
         zoo.save_weights(tiny(name, seed), zoo.user_models_dir() / f"{name}.safetensors", name)
-    result = engine.restore_photo(front_row, ["fsrnet", "fsrgan"], scale=1, precision="fp32")
+    result = engine.restore_photo(front_row, ["fsrnet", "fsrgan"], scale=1, precision="fp32", no_harm=False)
     assert set(result.images) == {"fsrnet", "fsrgan"} and result.image is result.images["fsrnet"]
     assert result.image.shape == front_row.shape
     assert not np.array_equal(result.images["fsrnet"], result.images["fsrgan"])

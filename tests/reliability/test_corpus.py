@@ -60,7 +60,7 @@ def faces_reported(stderr: str) -> dict[str, int]:
 def test_whole_corpus_batch_through_the_command_line(corpus, weights, tmp_path):
     before = digest(corpus)
     out = tmp_path / "out"
-    run = cli("enhance", "-i", str(corpus), "-o", str(out), "-s", str(SCALE), "--precision", "fp32")
+    run = cli("enhance", "-m", "fsrnet", "-i", str(corpus), "-o", str(out), "-s", str(SCALE), "--precision", "fp32")
     err = run.stderr
     assert run.returncode == 1, err[-3000:]
     assert f"{len(RESTORED)} restored, 0 already done, {len(REFUSED)} failed" in err, err[-3000:]
@@ -77,7 +77,7 @@ def test_whole_corpus_batch_through_the_command_line(corpus, weights, tmp_path):
 
     # a re-run skips every finished photo (also the PNG named .jpg), rewrites nothing and still reports the bad ones
     stamps = {p.name: p.stat().st_mtime_ns for p in out.iterdir()}
-    again = cli("enhance", "-i", str(corpus), "-o", str(out), "-s", str(SCALE))
+    again = cli("enhance", "-m", "fsrnet", "-i", str(corpus), "-o", str(out), "-s", str(SCALE))
     assert again.returncode == 1
     assert f"0 restored, {len(RESTORED)} already done, {len(REFUSED)} failed" in again.stderr
     assert {p.name: p.stat().st_mtime_ns for p in out.iterdir()} == stamps
@@ -89,7 +89,7 @@ def test_whole_corpus_batch_through_the_command_line(corpus, weights, tmp_path):
 def test_each_image_case_exit_status_and_message(c, corpus, weights, tmp_path, capsys):
     before = digest(corpus)
     out = tmp_path / "out"
-    rc = main(["enhance", "-i", str(corpus / c.name), "-o", str(out), "-s", str(SCALE), "--precision", "fp32"])
+    rc = main(["enhance", "-m", "fsrnet", "-i", str(corpus / c.name), "-o", str(out), "-s", str(SCALE), "--precision", "fp32"])
     err = capsys.readouterr().err
     if c.expect == "restored":
         assert rc == 0, err[-2000:]
@@ -239,7 +239,7 @@ def _in_namespace(script: str) -> subprocess.CompletedProcess:
 
 
 def _enhance_line(src: Path, out: Path) -> str:
-    return f"'{sys.executable}' -m app enhance -i '{src}' -o '{out}' -s 2 --precision fp32"
+    return f"'{sys.executable}' -m app enhance -m fsrnet -i '{src}' -o '{out}' -s 2 --precision fp32"
 
 
 @needs_namespace
@@ -270,7 +270,7 @@ def test_read_only_output_folder_simulated(corpus, weights, tmp_path, monkeypatc
         return real_open(path, flags, *args, **kwargs)
 
     monkeypatch.setattr(os, "open", refusing_open)
-    rc = main(["enhance", "-i", str(src), "-o", str(out), "-s", "2"])
+    rc = main(["enhance", "-m", "fsrnet", "-i", str(src), "-o", str(out), "-s", "2"])
     err = capsys.readouterr().err
     assert rc == 1 and re.search(case("read-only output folder").message + ".*permission denied", err, re.I), err
     assert "face(s)" not in err and listing(out) == [] and digest(src) == before
@@ -330,7 +330,7 @@ def test_full_disk_simulated(corpus, weights, tmp_path, monkeypatch, capsys):
             self.f.close()
 
     monkeypatch.setattr(engine.util.os, "fdopen", lambda fd, *a, **k: FillingFile(real_fdopen(fd, *a, **k)))
-    rc = main(["enhance", "-i", str(src), "-o", str(out), "-s", "2"])
+    rc = main(["enhance", "-m", "fsrnet", "-i", str(src), "-o", str(out), "-s", "2"])
     err = capsys.readouterr().err
     assert rc == 1 and re.search(case("full disk").message, err, re.I) and "is full: stopped" in err, err
     written = listing(out)

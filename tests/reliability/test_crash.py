@@ -75,7 +75,7 @@ def _check_complete(out: Path, src: Path) -> dict[str, str]:
 
 
 def _enhance(src: Path, out: Path) -> list[str]:
-    return ["enhance", "-i", str(src), "-o", str(out), "-s", "2", "--precision", "fp32"]
+    return ["enhance", "-m", "fsrnet", "-i", str(src), "-o", str(out), "-s", "2", "--precision", "fp32"]
 
 
 def _rerun_finishes(src: Path, out: Path, before: dict[str, str], capsys) -> str:

@@ -38,7 +38,7 @@ def test_pixel_limit_refuses_before_decoding(corpus, weights, tmp_path, monkeypa
         restore_photo(corpus / LARGE, ["fsrnet"])
     before = digest(corpus)
     out = tmp_path / "out"
-    assert main(["enhance", "-i", str(corpus / LARGE), "-o", str(out)]) == 1
+    assert main(["enhance", "-m", "fsrnet", "-i", str(corpus / LARGE), "-o", str(out)]) == 1
     assert re.search(message, capsys.readouterr().err)
     assert listing(out) == [] and digest(corpus) == before
 
@@ -56,7 +56,7 @@ def test_outputs_that_would_not_fit_in_memory_are_refused_before_detection(corpu
     with pytest.raises(eio.ImageTooLarge, match=r"restoring to 4800 x 4800 pixels \(x4\) needs about .*--upscale"):
         restore_photo(corpus / LARGE, ["fsrnet"], 4)
     out = tmp_path / "out"
-    assert main(["enhance", "-i", str(corpus / LARGE), "-o", str(out), "-s", "4"]) == 1
+    assert main(["enhance", "-m", "fsrnet", "-i", str(corpus / LARGE), "-o", str(out), "-s", "4"]) == 1
     assert "restoring to 4800 x 4800 pixels (x4) needs about" in capsys.readouterr().err
     assert listing(out) == []
 
@@ -139,7 +139,7 @@ def test_100_megapixel_photo_is_restored_within_bounded_memory(shared_data, weig
     folder = tmp_path / "in"
     make_images(folder, shared_data, heavy=True, only=["huge_100mp.jpg"])
     out = tmp_path / "out"
-    run, peak_mb = run_measured("app", "enhance", "-i", str(folder / "huge_100mp.jpg"), "-o", str(out), "-s", "2")
+    run, peak_mb = run_measured("app", "enhance", "-m", "fsrnet", "-i", str(folder / "huge_100mp.jpg"), "-o", str(out), "-s", "2")
     print(f"\n100 MP photo, x2, fsrnet (tiny): {run.stderr.strip().splitlines()[-1]}")
     assert run.returncode == 0, run.stderr[-3000:]
     assert re.search(r"huge_100mp\.jpg: 2 face\(s\)", run.stderr), run.stderr[-3000:]

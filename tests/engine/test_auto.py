@@ -29,8 +29,9 @@ def test_each_size_gets_its_bands_first_candidate():
     assert name == "sparnet-blind" and "64 px" in reason and "has no weights" not in reason
     assert choose(300, EVERYTHING)[0] == "sparnethd-blind256"
     # the band edges: [min_px, max_px)
-    assert choose(13.9, EVERYTHING)[0] == AUTO_BANDS[0].candidates[0]
-    assert band_for(14) is AUTO_BANDS[1] and band_for(160) is AUTO_BANDS[2] and band_for(1e6) is AUTO_BANDS[-1]
+    assert choose(AUTO_BANDS[1].min_px - 0.1, EVERYTHING)[0] == AUTO_BANDS[0].candidates[0]
+    assert band_for(AUTO_BANDS[1].min_px) is AUTO_BANDS[1] and band_for(AUTO_BANDS[2].min_px) is AUTO_BANDS[2]
+    assert band_for(1e6) is AUTO_BANDS[-1]
 
 
 def test_falls_back_down_the_list_and_says_why():
@@ -38,8 +39,8 @@ def test_falls_back_down_the_list_and_says_why():
     assert name == "selfsr-lite"  # the first of the tiny band's list that has weights, not simply any
     assert "sparnet-blind has no weights" in reason
     assert choose(12, having("fsrnet"))[0] == "fsrnet"
-    name, reason = choose(300, having("sparnet-blind", "fsrnet"))
-    assert name == "sparnet-blind" and "sparnethd-blind256 has no weights" in reason
+    name, reason = choose(AUTO_BANDS[0].max_px - 1, having("fsrnet"))
+    assert name == "fsrnet" and "sparnet-blind has no weights" in reason
 
 
 def test_nothing_available_keeps_the_upscaled_original():

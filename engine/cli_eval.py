@@ -52,6 +52,8 @@ def run_face_sizes(args: argparse.Namespace) -> int:
         names = [m.strip() for m in args.models.split(",") if m.strip()]
         report = face_bench.run(faces, names, sizes, judge=not args.no_judge, device=args.device,
                                 precision=args.mode, no_harm=args.no_harm, log=print)
+        report["selection"] = (f"last {args.tail} faces by name" if args.tail else "all faces") + (
+            f", first {args.limit} of those" if args.limit else "")
     except (FileNotFoundError, KeyError, zoo.CheckpointError, ValueError) as exc:
         print(f"error: {exc}")
         return 1

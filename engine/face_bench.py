@@ -200,7 +200,8 @@ def to_markdown(report: dict[str, Any]) -> str:
     models also give the gain over Lanczos."""
     sizes = list(report["sizes"])
     rows = ["lanczos", "bicubic", *report["models"]]
-    lines = [f"Face-size benchmark: {report['dataset']} ({report['n']} faces, {report['hr_size']} px, "
+    selection = f"; {report['selection']}" if report.get("selection") else ""
+    lines = [f"Face-size benchmark: {report['dataset']} ({report['n']} faces{selection}, {report['hr_size']} px, "
              f"{report['protocol']} crops)", ""]
     for key, title, fmt in METRICS:
         if not all(key in report["sizes"][s]["lanczos"] for s in sizes):

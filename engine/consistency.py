@@ -19,8 +19,9 @@ import numpy as np
 # Below this the face is not pasted. Chosen with `python scripts/consistency_threshold.py --data
 # ../shared/data/celeba_val128 --limit 30 -m auto,sparnet-light3d,fsrnet` (sizes 12-128): another person's face
 # restored in a face's place scored at most 23.0 dB (99th percentile 21.9; small faces look alike), auto's own
-# outputs at least 30.9 dB at every size (1st percentile); x8 models on faces far above their 16 px protocol fall to
-# 22-24 dB at 128 px, where their blur is a real loss. The threshold sits just above the wrong faces.
+# outputs (with an early sparnet-blind checkpoint, step 66) at least 30.9 dB at every size (1st percentile); x8
+# models on faces far above their 16 px protocol fall to 22-24 dB at 128 px, where their blur is a real loss. The
+# threshold sits just above the wrong faces.
 CONSISTENCY_THRESHOLD_DB = 24.0
 SMOOTH_SIGMA_PX = 0.8  # in source pixels: enough to ignore noise and JPEG blocks, not eyes or mouth
 CENTRE = 0.8  # the central 80 % of the crop (the coarse crop's landmark box) is the face

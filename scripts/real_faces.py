@@ -8,6 +8,8 @@ untouched (no-harm check, or auto keeping the original) look like the first colu
 
     python scripts/real_faces.py ../shared/data/photos/solvay_conference_1927.jpg --front-row -n 5 \
         -m auto,sparnet-blind,sparnet-light3d,fsrnet -o docs/results/real_solvay.png
+    python scripts/real_faces.py ../shared/data/photos/crowd_1.jpg -n 5 -s 4 \
+        -m auto,sparnet-blind,sparnet-light3d,fsrnet -o docs/results/real_crowd.png
 """
 from __future__ import annotations
 

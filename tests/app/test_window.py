@@ -38,8 +38,8 @@ def test_drop_loads_detects_and_restores(qtbot, make_window, tiny_weights, photo
     assert len(w.face_strip.cards) == 3
     assert len(w.photo_view.boxes) == 3
     assert doc.restored.shape[:2] == (882, 2160)
-    # the faces are 220-245 px: auto's large-face band, whose HD restorer has no weights here -> sparnet-blind
-    assert all(f.has_output("auto") and f.variant("auto") == "sparnet-blind" for f in doc.faces)
+    # the faces are 220-245 px: auto's large-face band, whose HD restorer has no weights here -> the original kept
+    assert all(not f.has_output("auto") for f in doc.faces)
 
 
 def loaded_window(qtbot, make_window, photo, **settings):

@@ -17,6 +17,7 @@ from PIL import Image
 
 from app.cli import main
 from engine import io as eio
+from engine import auto
 from engine import zoo
 
 TINY_FSRNET = dict(width=8, prior_width=16, encoder_blocks=1, coarse_blocks=1, decoder_blocks=1, stacks=1)
@@ -191,7 +192,8 @@ def test_default_is_auto_and_keeps_faces_it_has_no_weights_for(tmp_path, faces_r
     assert main(["enhance", "-i", str(tmp_path / "a.png"), "-o", str(out), "-s", "2"]) == 0
     err = capsys.readouterr().err
     assert sorted(p.name for p in out.iterdir()) == ["a_auto.png"]
-    assert "note: auto: weights found for fsrnet; faces of 14 px and up keep the upscaled original" in err
+    first = int(auto.AUTO_BANDS[1].min_px)
+    assert f"note: auto: weights found for fsrnet; faces of {first} px and up keep the upscaled original" in err
     face_lines = [ln.strip() for ln in err.splitlines() if ln.strip().startswith("face ")]
     assert len(face_lines) >= 3 and all(ln.endswith("px): auto: kept the original") for ln in face_lines)
     assert "a.png: {} face(s), 0 restored".format(len(face_lines)) in err

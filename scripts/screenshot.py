@@ -3,12 +3,18 @@
     python scripts/screenshot.py                       # Solvay 1927 photo, offscreen, installed weights
     python scripts/screenshot.py --demo-weights        # untrained random weights when none are installed
     python scripts/screenshot.py --xvfb                # a real X11 (xcb) window under Xvfb
+    python scripts/screenshot.py --xvfb --weights sparnet-blind=ckpt.pth --note "..."   # weights not bundled yet
     (Xvfb: apt-get install -y xvfb libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0
      libxkbcommon-x11-0 libxcb-cursor0)
 
 It drives the real window (the same code paths as a user) and grabs each widget with QWidget.grab(), which works
 with the offscreen platform as well as under Xvfb. With --demo-weights the restored faces are the output of untrained
 networks and every screenshot says so in the title bar; re-run it once trained weights are installed.
+
+The window runs the app's default model, `auto` (a model per face by its size, with the no-harm check). Which face
+the close-ups show is decided by a rule, never by how good it looks: the *front row* is the lowest row of faces
+(faces grouped by the height of their centres), and the shots use its middle face (by x); Before/After is zoomed on
+that face and its two front-row neighbours, with the split through the middle face.
 """
 from __future__ import annotations
 
@@ -25,6 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 DEFAULT_PHOTO = ROOT.parent / "shared" / "data" / "photos" / "solvay_conference_1927.jpg"
 FAMILIES = ("fsrnet", "fsrgan", "sparnet", "selfsr-lite")
+AUTO_VARIANTS = ("sparnet-blind", "sparnethd-blind256")  # engine.auto's candidates (demo weights for them too)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -68,7 +75,7 @@ def install_demo_weights() -> None:
     from engine import zoo
 
     torch.manual_seed(0)
-    for name in FAMILIES:
+    for name in FAMILIES + AUTO_VARIANTS:
         if zoo.find_weights(name) is None:
             zoo.save_weights(zoo.build(name), zoo.user_models_dir() / f"{name}.safetensors", name,
                              card={"note": "untrained random weights for screenshots only"})
@@ -91,6 +98,31 @@ def tiny_dataset(root: Path, n: int = 16) -> tuple[Path, Path]:
             shutil.copyfile(shared / "celeba_val128" / sub / name, val / sub / name)
     (val / "landmarks68.csv").write_text("\n".join(vrows) + "\n")
     return ds, val
+
+
+def rows_of_faces(boxes: list[tuple[float, float, float, float]], gap: float = 0.4) -> list[list[int]]:
+    """Face indices grouped into rows, lowest row (the front row of a group photo) first, each row left to right.
+
+    Faces are sorted by the height of their box centres; a new row starts where two consecutive centres are more
+    than `gap` median face heights apart."""
+    if not boxes:
+        return []
+    cy = [(b[1] + b[3]) / 2 for b in boxes]
+    height = sorted(b[3] - b[1] for b in boxes)[len(boxes) // 2]
+    order = sorted(range(len(boxes)), key=lambda i: -cy[i])
+    rows = [[order[0]]]
+    for prev, i in zip(order, order[1:]):
+        if cy[prev] - cy[i] > gap * height:
+            rows.append([])
+        rows[-1].append(i)
+    return [sorted(r, key=lambda i: boxes[i][0] + boxes[i][2]) for r in rows]
+
+
+def front_row_focus(boxes: list[tuple[float, float, float, float]]) -> tuple[int, list[int]]:
+    """(the front row's middle face, that face with its left and right front-row neighbours)."""
+    row = rows_of_faces(boxes)[0]
+    mid = (len(row) - 1) // 2  # of an even row, the left one of the two middle faces
+    return row[mid], row[max(0, mid - 1): mid + 2]
 
 
 def save(widget, path: Path) -> None:
@@ -138,7 +170,8 @@ def main(argv: list[str] | None = None) -> int:
 
     app = create_app()
     w, h = (int(v) for v in args.size.lower().split("x"))
-    window = create_window([], AppSettings(scale=2.0))
+    # auto is the app's default; said here so the screenshots keep showing it whatever the default becomes
+    window = create_window([], AppSettings(scale=2.0, default_model="auto"))
     window.resize(w, h)
     note = args.note or ("untrained demo weights (screenshots only)" if args.demo_weights else "")
     if note:
@@ -148,13 +181,21 @@ def main(argv: list[str] | None = None) -> int:
         window.statusBar().addPermanentWidget(QLabel(f"<i>{note}</i>"))  # grabs have no title bar
     window.show()
     window.open_paths([photo])
-    wait_until(lambda: not window.controller.runner.busy())
+    wait_until(lambda: not window.controller.runner.busy())  # detection, then auto restores every face
     doc = window.controller.session.photos[0]
     if not doc.faces:
         print("no faces found; screenshots would be empty", file=sys.stderr)
         return 1
-    biggest = max(range(len(doc.faces)), key=lambda i: doc.faces[i].detection.width)
-    window.select_face(biggest)
+    if doc.restored is None:
+        print("the photo was not restored (see the Problems dialog: missing weights?)", file=sys.stderr)
+        return 1
+    boxes = [tuple(float(v) for v in f.detection.box) for f in doc.faces]
+    face, neighbours = front_row_focus(boxes)
+    print(f"front row: faces {[i + 1 for i in rows_of_faces(boxes)[0]]}; shown: face {face + 1} "
+          f"(the front row's middle face), Before/After on faces {[i + 1 for i in neighbours]}")
+    window.select_face(face)
+    # landmarks and parsing run FSRNet once (x8 on 16 px inputs: seconds for the whole photo); the consistency overlay
+    # (the no-harm check's map, made by the restore) runs nothing
     for name in ("landmarks", "parsing"):
         window.toggle_overlay(name, True)
     wait_until(lambda: not window.controller.runner.busy())
@@ -162,23 +203,47 @@ def main(argv: list[str] | None = None) -> int:
     out = args.out
     save(window, out / "main_window.png")
     view = window.photo_view
-    box = doc.faces[biggest].detection.box
-    from PySide6.QtCore import QPointF
+    box = boxes[face]
+    from PySide6.QtCore import QPointF, QRectF, Qt
 
     view.set_zoom(min(6.0, 300 / max(1.0, box[2] - box[0])), QPointF((box[0] + box[2]) / 2, (box[1] + box[3]) / 2))
-    window.toggle_overlay("attention", True)
+    window.toggle_overlay("parsing", False)
+    window.toggle_overlay("consistency", True)
     wait_until(lambda: not window.controller.runner.busy())
     wait(300)
     save(window, out / "overlays.png")
-    window.toggle_overlay("attention", False)
+    for name in ("landmarks", "consistency"):
+        window.toggle_overlay(name, False)
+
+    # Compare: auto first, then one model of each family (FSRGAN is FSRNet's GAN variant: its slot goes to auto)
+    from app.ui.compare import pick_slots
+
+    c = window.controller
+    slots = pick_slots(c.available_keys(), c.model_keys())
+    for panel, model in zip(window.compare_tab.panels, ["auto", slots[0], slots[2], slots[3]]):
+        panel.picker.blockSignals(True)  # one comparison job for all panes, started by the tab change
+        panel.picker.setCurrentText(model)
+        panel.picker.blockSignals(False)
+        panel.title.setText(f"<b>{model}</b>")
     window.tabs.setCurrentWidget(window.compare_tab)
+    wait(200)
     wait_until(lambda: not window.controller.runner.busy())
     wait(300)
     save(window, out / "compare.png")
+
+    # Before/After: the middle front-row face and its neighbours fill the view, the split through the middle face
     window.tabs.setCurrentWidget(window.before_after)
     wait(200)
-    window.before_after.view.fit()
-    window.before_after.slider.setValue(450)
+    ba = window.before_after.view
+    k = ba.content_rect().width() / doc.rgb.shape[1]  # restored pixels per photo pixel
+    x0 = min(boxes[i][0] for i in neighbours)
+    x1 = max(boxes[i][2] for i in neighbours)
+    fw = box[2] - box[0]
+    cy = sum((boxes[i][1] + boxes[i][3]) / 2 for i in neighbours) / len(neighbours)
+    region = QRectF((x0 - 0.6 * fw) * k, (cy - 1.6 * fw) * k, (x1 - x0 + 1.2 * fw) * k, 3.2 * fw * k)
+    ba.fitInView(region, Qt.AspectRatioMode.KeepAspectRatio)
+    ba._fit = False  # keep this zoom when the window lays out again
+    window.before_after.slider.setValue(round(1000 * (box[0] + box[2]) / 2 / doc.rgb.shape[1]))
     wait(300)
     save(window, out / "before_after.png")
     window.tabs.setCurrentIndex(0)
@@ -213,6 +278,7 @@ def main(argv: list[str] | None = None) -> int:
         ds, val = tiny_dataset(work / "data")
         ft = FineTuneDialog(window.controller, window)
         ft.source.edit.setText(str(ds))
+        ft.model.setCurrentText("fsrnet")  # the model trained below (the default, auto, is no trainable model)
         ft.val.edit.setText(str(val))
         ft.steps.setValue(args.finetune_steps)
         ft.batch.setValue(2)

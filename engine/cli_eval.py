@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import Any, Callable
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -44,7 +45,6 @@ def parse_sizes(text: str) -> list[int]:
 
 def run_face_sizes(args: argparse.Namespace) -> int:
     from engine import face_bench, zoo
-    from engine.util import atomic_write
 
     try:
         sizes = parse_sizes(args.face_sizes)
@@ -57,21 +57,26 @@ def run_face_sizes(args: argparse.Namespace) -> int:
     except (FileNotFoundError, KeyError, zoo.CheckpointError, ValueError) as exc:
         print(f"error: {exc}")
         return 1
-    markdown = face_bench.to_markdown(report)
+    return write_outputs(args, report, face_bench.to_markdown(report), lambda path: face_bench.plot([report], path))
+
+
+def write_outputs(args: argparse.Namespace, report: dict, markdown: str, plot: Callable[[Path], Any]) -> int:
+    """Print the markdown; write the JSON, markdown and plot the flags ask for (both kinds of evaluation)."""
+    from engine.util import atomic_write
+
     print(markdown)
     if args.json:
         atomic_write(args.json, (json.dumps(report, indent=2) + "\n").encode())
     if args.markdown:
         atomic_write(args.markdown, markdown.encode())
     if args.plot:
-        face_bench.plot([report], args.plot)
+        plot(args.plot)
     return 0
 
 
 def run(args: argparse.Namespace) -> int:
     from engine import zoo
     from engine.evaluate import evaluate, load_eval_set, plot, to_markdown
-    from engine.util import atomic_write
 
     if args.face_sizes:
         return run_face_sizes(args)
@@ -89,12 +94,4 @@ def run(args: argparse.Namespace) -> int:
         results.update({k: v for k, v in tta.items() if k != "bicubic"})
     report = {"dataset": str(args.data), "n": len(data.names), "lr_synthesised": data.lr_synthesised,
               "models": results}
-    markdown = to_markdown(report)
-    print(markdown)
-    if args.json:
-        atomic_write(args.json, (json.dumps(report, indent=2) + "\n").encode())
-    if args.markdown:
-        atomic_write(args.markdown, markdown.encode())
-    if args.plot:
-        plot(report, args.plot)
-    return 0
+    return write_outputs(args, report, to_markdown(report), lambda path: plot(report, path))

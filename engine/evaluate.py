@@ -191,6 +191,13 @@ def plot(report: dict[str, Any], path: str | Path) -> Path:
         axes[1].set_xlabel("PSNR-Y (dB)")
         axes[1].set_ylabel("identity cosine similarity")
     fig.suptitle(f"{report['dataset']} (n = {report['n']})")
+    return save_figure(fig, path)
+
+
+def save_figure(fig: Any, path: str | Path) -> Path:
+    """Lay out, write as PNG (creating the folder) and close a matplotlib figure."""
+    import matplotlib.pyplot as plt
+
     fig.tight_layout()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

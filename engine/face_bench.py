@@ -24,7 +24,7 @@ import numpy as np
 
 from . import metrics
 from .degrade import face_size_bench
-from .evaluate import IMAGE_SUFFIXES, FaceJudge, read_landmarks_csv
+from .evaluate import IMAGE_SUFFIXES, FaceJudge, read_landmarks_csv, save_figure
 
 DEFAULT_SIZES = (12, 16, 24, 32, 48, 64, 96, 128, 192, 256)
 CHUNK = 24  # faces per benchmark photo
@@ -250,9 +250,4 @@ def plot(reports: Sequence[dict[str, Any]], path: str | Path) -> Path:
         ax.set_title(f"{Path(report['dataset']).name} (n = {report['n']})")
         ax.legend(fontsize=8)
         ax.grid(alpha=0.3)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)

@@ -4,9 +4,10 @@ Three kinds, one registry (`DEGRADATIONS`), so training data, evaluation sets an
 
 - ``bicubic8``: the paper/DIC/SPARNet protocol, PIL bicubic (antialiased) HR -> LR, exactly how
   ``../shared/data/celeba_val128/LR_x8`` was made. Deterministic.
-- ``blind``: the SPARNetHD recipe (MODELS.md 3.10): optional blur (Gaussian / box / median / motion), resize to a
-  random smaller size with a random interpolation, optional Gaussian noise, optional JPEG. The kernel sizes of the
-  recipe are given for 512 px faces; for smaller faces they are scaled by size/512 so a 128 face is not blurred away.
+- ``blind``: the SPARNetHD recipe (docs/models.md#sparnethd-training): optional blur (Gaussian / box / median / motion),
+  resize to a random smaller size with a random interpolation, optional Gaussian noise, optional JPEG. The kernel sizes
+  of the recipe are given for 512 px faces; for smaller faces they are scaled by size/512 so a 128 face is not blurred
+  away.
 - ``photo``: a face as a real photo holds it (the blind 128/256 models' training degradation): shrunk to a random
   source size between 12 px and the HR size (log-uniform, x1 to ~x10), blurred at that size (Gaussian, motion or
   defocus), noise (Gaussian or signal-dependent grain, grey or colour), JPEG once or twice, then back to the HR size

@@ -1,4 +1,4 @@
-"""Image-quality metrics with the conventions of the seed papers' official code (MODELS.md section 1).
+"""Image-quality metrics with the conventions of the seed papers' official code (docs/models.md#conventions).
 
 PSNR and SSIM are computed on the BT.601 "MATLAB" luma, Y = 16 + (65.481 R + 128.553 G + 24.966 B) / 255 for RGB in
 0..255, truncated to uint8 as both official code bases do, with no border crop. SSIM follows scikit-image's

@@ -1,4 +1,5 @@
-"""The dependency direction of DESIGN.md: engine/ and trainer/ never import Qt; the CLI loads Qt only for the GUI."""
+"""The dependency rule (docs/architecture.md#dependency-rule): engine/ and trainer/ never import Qt or app/, engine/
+never imports trainer/; the CLI loads Qt only for the GUI."""
 import ast
 import subprocess
 import sys

@@ -1,8 +1,8 @@
 """Exponential moving average of a network's weights (the ``params_ema`` of BasicSR checkpoints).
 
 Every floating state entry is averaged, parameters and BatchNorm running statistics alike (SPARNetHD does the same,
-MODELS.md 3.6); integer buffers are copied. The effective decay is min(decay, (1 + step) / (10 + step)), so a short
-fine-tune's EMA is not dominated by the initial weights.
+docs/models.md#sparnethd-training); integer buffers are copied. The effective decay is
+min(decay, (1 + step) / (10 + step)), so a short fine-tune's EMA is not dominated by the initial weights.
 """
 from __future__ import annotations
 

@@ -13,8 +13,9 @@ Fallbacks, in order, each logged and recorded in the model card:
 2. ``gradients``: L1 between Sobel image gradients of output and target at three scales: rewards sharp edges where
    the target has them, needs no pretrained network.
 
-SPARNetHD detail (MODELS.md 3.9): the official loss nominally taps conv1_2..conv5_4 pre-ReLU but torchvision's in-place
-ReLU overwrites the first four, so it effectively uses relu1_2, relu2_2, relu3_4, relu4_4 and conv5_4; we tap those.
+SPARNetHD detail (docs/models.md#sparnethd-training): the official loss nominally taps conv1_2..conv5_4 pre-ReLU but
+torchvision's in-place ReLU overwrites the first four, so it effectively uses relu1_2, relu2_2, relu3_4, relu4_4 and
+conv5_4; we tap those.
 """
 from __future__ import annotations
 
@@ -170,9 +171,10 @@ class GradientLoss(PerceptualLoss):
 # What each consumer asks of VGG: depth, tapped torchvision indices, weights, distance, minimum input side.
 VGG_SPECS = {
     "fsrgan": dict(depth=16, taps=[29], weights=[1.0], distance="mse", min_size=0,
-                   name="VGG-16 relu5_3, MSE (FSRGAN, MODELS.md 2.6)"),
+                   name="VGG-16 relu5_3, MSE (FSRGAN, docs/models.md#fsrgan)"),
     "sparnethd": dict(depth=19, taps=[3, 8, 17, 26, 34], weights=[1.0] * 5, distance="l1", min_size=224,
-                      name="VGG-19 relu1_2/relu2_2/relu3_4/relu4_4/conv5_4, L1 (SPARNetHD, MODELS.md 3.9)"),
+                      name="VGG-19 relu1_2/relu2_2/relu3_4/relu4_4/conv5_4, L1 "
+                           "(SPARNetHD, docs/models.md#sparnethd-training)"),
 }
 
 

@@ -1,8 +1,8 @@
 """FSRNet prior-branch targets drawn from 68 iBUG landmarks: Gaussian heatmaps and 11-class parsing maps.
 
-Heatmaps (MODELS.md 2.4 [X]): one 2-D Gaussian per landmark on the 64x64 prior grid, sigma 1 px, peak 1, placed with
-the pixel-centre convention of ``engine.models.fsrnet.heatmap_peaks`` (x64 = (x128 + 0.5) / 2 - 0.5), so the peak
-read back from a perfect target is the landmark itself.
+Heatmaps (our choice, docs/models.md#fsrnet-prior-targets): one 2-D Gaussian per landmark on the 64x64 prior grid,
+sigma 1 px, peak 1, placed with the pixel-centre convention of ``engine.models.fsrnet.heatmap_peaks``
+(x64 = (x128 + 0.5) / 2 - 0.5), so the peak read back from a perfect target is the landmark itself.
 
 Parsing maps: FSRNet's 11 Helen classes, drawn as landmark polygons at the HR resolution (sub-pixel), one-hot, then
 area-averaged to 64x64 (soft masks summing to 1 per pixel). "left"/"right" are image sides (iBUG points 17-21 and

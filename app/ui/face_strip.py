@@ -1,8 +1,9 @@
 """The face strip: one card per detected face (input and restored thumbnails, score, include, model, re-run).
 
-This is the review step no anchor app has (ANCHORS.md §5.1): users turn wrong detections off and pick a model per face
-instead of restoring every face blindly. Each card also says what made its face (auto's pick), whether the engine's
-no-harm check let it into the photo, and when the chosen model is a poor match for the face's size.
+This is the review step the comparable tools lack (docs/architecture.md#per-face-review): users turn wrong detections
+off and pick a model per face instead of restoring every face blindly. Each card also says what made its face (auto's
+pick), whether the engine's no-harm check let it into the photo, and when the chosen model is a poor match for the
+face's size.
 """
 from __future__ import annotations
 

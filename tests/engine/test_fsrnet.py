@@ -1,4 +1,4 @@
-"""FSRNet/FSRGAN: the paper configuration's size, shapes and heads (MODELS.md section 2)."""
+"""FSRNet/FSRGAN: the paper configuration's size, shapes and heads (docs/models.md#fsrnet-architecture)."""
 import pytest
 import torch
 
@@ -40,7 +40,7 @@ def test_forward_shapes(batch):
 
 def test_discriminator_size_and_patch_output():
     d = FSRGANDiscriminator()
-    assert count(d) == 2_768_705  # ~2.77 M, MODELS.md 2.6
+    assert count(d) == 2_768_705  # ~2.77 M, docs/models.md#fsrgan
     assert d(torch.rand(2, 3, 128, 128), torch.rand(2, 3, 128, 128)).shape == (2, 1, 14, 14)
 
 

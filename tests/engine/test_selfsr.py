@@ -37,7 +37,7 @@ def tiny() -> SelFSRGenerator:
 def test_paper_generator_size_and_final_forward():
     torch.manual_seed(0)
     model = zoo.build("selfsr").eval()
-    assert n_params(model) == 18_218_636  # MODELS.md §4.3 [V]
+    assert n_params(model) == 18_218_636  # docs/models.md#selfsr-generator
     with torch.no_grad():
         out = model(lr_batch(1))
     assert out.image.shape == (1, 3, 128, 128)

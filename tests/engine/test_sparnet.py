@@ -1,8 +1,9 @@
 """SPARNet / SPARNetHD: exact released architecture (counts, official key grammar), shapes, spectral-norm folding.
 
 Counting and key checks build on the meta device (no memory, no compute) so the 85-90 M HD models cost ~1 s each.
-The key grammar below is written out independently from MODELS.md 3.4 / 3.6 (block tables copied from the spec,
-not derived from engine code), so a builder slip shows up as a key or shape difference.
+The key grammar below is written out independently from docs/models.md#sparnet-block-tables and
+docs/models.md#sparnet-checkpoints (block tables copied from there, not derived from engine code), so a builder slip
+shows up as a key or shape difference.
 """
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from engine.models.sparnet import (
     MultiScaleDiscriminator, SPARNet, SPARNetConfig, SPARNetOutput, add_legacy_spectral_norm,
 )
 
-# (prefix, c_in, c_out, scale, hourglass depth) - MODELS.md 3.4 per-block tables
+# (prefix, c_in, c_out, scale, hourglass depth) - docs/models.md#sparnet-block-tables
 X8_BLOCKS = [
     ("encoder.1", 32, 64, "down", 4), ("encoder.2", 64, 128, "down", 3), ("encoder.3", 128, 128, "down", 2),
     *[(f"res_layers.{j}", 128, 128, "none", 2) for j in range(10)],
@@ -39,7 +40,7 @@ OFFICIAL = {
 
 
 def official_grammar(name: str, spectral: bool) -> dict[str, tuple[int, ...]]:
-    """key -> shape of the released checkpoint (MODELS.md 3.6); spectral=True gives the HD files' SN triples."""
+    """key -> shape of the released checkpoint (docs/models.md#sparnet-checkpoints); spectral=True: HD SN triples."""
     blocks, n0, norm_kind, att3d, _, _ = OFFICIAL[name]
     keys: dict[str, tuple[int, ...]] = {}
 

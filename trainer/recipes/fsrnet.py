@@ -1,4 +1,4 @@
-"""FSRNet and FSRGAN recipes (MODELS.md 2.4-2.7).
+"""FSRNet and FSRGAN recipes (docs/models.md#fsrnet-training, docs/models.md#fsrgan).
 
 FSRNet, Eq. 4: L_F = 1/2 (||y~ - y_c||^2 + alpha ||y~ - y||^2 + beta sum_s ||p~ - p_s||^2), element-averaged MSE,
 alpha = beta = 1, both hourglass stacks supervised with the landmark heatmaps + parsing maps of trainer.targets.
@@ -63,9 +63,9 @@ class FSRNetRecipe(Recipe):
 
 @register
 class FSRGANRecipe(FSRNetRecipe):
-    """FSRGAN (MODELS.md 2.6): L_F + 1e-3 conditional adversarial (BCE, PatchGAN on (image, x)) + 1e-1 perceptual
-    (VGG-16 relu5_3 MSE, or the logged fallback of trainer.perceptual). The generator starts from trained FSRNet
-    weights (--init, else the fsrnet weights the zoo finds); the discriminator uses the generator's optimiser
+    """FSRGAN (docs/models.md#fsrgan): L_F + 1e-3 conditional adversarial (BCE, PatchGAN on (image, x)) + 1e-1
+    perceptual (VGG-16 relu5_3 MSE, or the logged fallback of trainer.perceptual). The generator starts from trained
+    FSRNet weights (--init, else the fsrnet weights the zoo finds); the discriminator uses the generator's optimiser
     settings (the paper gives none)."""
 
     name = "fsrgan"

@@ -1,16 +1,16 @@
-"""SelFSR recipes (MODELS.md 4.1-4.5): the paired/unpaired progressive SR stage and the flow-field degrader stage.
+"""SelFSR recipes (docs/models.md#selfsr-training): the paired/unpaired progressive SR stage and the degrader stage.
 
-SR stage: G_loss = adv_weight * hinge_G + rec_weight * L1 (paired: against the HR resized to the current output
-size; unpaired: cycle L1 between bicubic-down(G(x)) and x), D_loss = hinge + R1 (gamma 10 [P], applied lazily every
-`r1_every` D steps and scaled by it, MODELS.md 4.4 [X]). Adam lr 3e-3 with betas (0, 0.99) for both nets (equalized
-learning rate lives in the networks) [P/X]. Progressive growth: start at x2 (stage 1), grow to x4 and x8 at the
-paper's 20 k / 80 k of 160 k iterations, i.e. 12.5 % and 50 % of the configured steps, with a linear fade-in of 10 k
-of 160 k (6.25 %) after each growth; all of it is the explicit, logged `schedule` (stage, alpha) per step.
+SR stage: G_loss = adv_weight * hinge_G + rec_weight * L1 (paired: against the HR resized to the current output size;
+unpaired: cycle L1 between bicubic-down(G(x)) and x), D_loss = hinge + R1 (gamma 10 [P], applied lazily every `r1_every`
+D steps and scaled by it, our choice). Adam lr 3e-3 with betas (0, 0.99) for both nets (equalized learning rate lives in
+the networks) [P/X]. Progressive growth: start at x2 (stage 1), grow to x4 and x8 at the paper's 20 k / 80 k of 160 k
+iterations, i.e. 12.5 % and 50 % of the configured steps, with a linear fade-in of 10 k of 160 k (6.25 %) after each
+growth; all of it is the explicit, logged `schedule` (stage, alpha) per step.
 
-Degrader stage: G_D(x_c) -> (x_n, flow, I_m); G loss = 1 * BCE adversarial (x_n vs real LR faces) + 10 * L1(I_m, x_c)
-+ 1 * TV(flow) [X weights, MODELS.md 4.2]; D_LR with BCE. Adam 2e-4, betas (0.5, 0.999), linear decay over the second
-half [P]. Clean LR is the PIL-bicubic x8 LR of the training faces; real LR faces come from the `real_lr` folder
-(any size, area-resized to 16x16 once at start-up).
+Degrader stage: G_D(x_c) -> (x_n, flow, I_m); G loss = 1 * BCE adversarial (x_n vs real LR faces) + 10 * L1(I_m, x_c) +
+1 * TV(flow) [X weights, docs/models.md#selfsr-deviations]; D_LR with BCE. Adam 2e-4, betas (0.5, 0.999), linear decay
+over the second half [P]. Clean LR is the PIL-bicubic x8 LR of the training faces; real LR faces come from the `real_lr`
+folder (any size, area-resized to 16x16 once at start-up).
 """
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""SPARNet and SPARNetHD recipes (MODELS.md 3.9-3.10, official code [C]).
+"""SPARNet and SPARNetHD recipes, after the official code [C] (docs/models.md#sparnet-training,
+docs/models.md#sparnethd-training).
 
 SPARNet (x8): L1 only; Adam lr 2e-4, betas (0.9, 0.99); batch 32; constant lr; random horizontal flip then
 RandomResizedCrop (area 0.7-1.0, aspect 3/4-4/3, bicubic) on the HR before PIL-bicubic LR synthesis; N(0, 0.02)

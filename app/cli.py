@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import signal
 import sys
+import threading
 from typing import Sequence
 
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -39,7 +41,41 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+INTERRUPTED = 130  # the shell's code for a process ended by SIGINT
+
+
+class _Interrupts:
+    """Remembers a Ctrl+C even when a C extension swallows it: SIGINT while dlib or torch initialise surfaces as an
+    ImportError ("initialization failed") that the caller reports as a missing package."""
+
+    seen = False
+
+    @classmethod
+    def handler(cls, signum: int, frame: object) -> None:
+        cls.seen = True
+        signal.default_int_handler(signum, frame)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run a command; Ctrl+C at any moment (even while torch is still importing) ends with a line, not a traceback."""
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, _Interrupts.handler) if in_main_thread else None
+    rc: int | None = None
+    try:
+        rc = dispatch(argv)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+    seen, _Interrupts.seen = _Interrupts.seen, False
+    if rc is None or (seen and rc != INTERRUPTED):  # a command that caught it has said so already
+        print("interrupted", file=sys.stderr)
+        return INTERRUPTED
+    return rc
+
+
+def dispatch(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or (argv[0] not in COMMANDS and not argv[0].startswith("-")):
         from app.main import run_gui  # photos given as arguments open in the window

@@ -9,10 +9,13 @@ restored face that contradicts the photo (engine.consistency) is not pasted unle
 lists every face with its size, auto's pick and any such verdict.
 
 Writes ``<stem>_<suffix or model>.<ext>`` per model (same format as the input unless --ext), optionally
-restored_faces/, cropped_faces/, cmp/ (--save-faces) and priors/ (--save-priors). One bad file is reported and the
-batch goes on; outputs that already exist are skipped (a re-run finishes an interrupted batch, and removes the
-temporary files a killed run left); the exit code is 1 if anything failed. Inputs are never written over. An output
-folder that cannot be written is reported before any work; a full disk stops the batch at the first photo it fails.
+restored_faces/, cropped_faces/, cmp/ (--save-faces) and priors/ (--save-priors). Names are planned for the whole run
+(engine.naming): two inputs never share an output (``a.jpg`` and ``a.JPG`` get ``a`` and ``a~2``), nothing is written
+outside the output folder, long names are shortened to fit. One bad file is reported and the batch goes on; outputs
+this same input made earlier are skipped (a re-run finishes an interrupted batch, and removes the temporary files a
+killed run left); the exit code is 1 if anything failed. Inputs are never written over. Options, the output folder
+and the output size each format can hold are checked before any photo is restored; a full disk stops the batch at the
+first photo it fails.
 """
 from __future__ import annotations
 
@@ -24,6 +27,8 @@ import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
+
+from .naming import already_done
 
 EXT_CHOICES = ("auto", "png", "jpg", "webp", "tif", "bmp")
 
@@ -69,18 +74,42 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 # ----- planning -------------------------------------------------------------------------------------------------
-def list_inputs(source: Path, output: Path, suffixes: list[str]) -> list[Path]:
-    """The photos to process: the file itself, or the folder's image files (not recursive), minus our own outputs."""
-    from .io import READ_SUFFIXES
+class InputError(ValueError):
+    """-i names something that is neither a photo nor a folder."""
 
-    if source.is_file():
-        return [source]
-    files = sorted(p for p in source.iterdir()
-                   if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in READ_SUFFIXES)
-    out = output.resolve()
-    if out == source.resolve():  # writing beside the inputs: do not take earlier outputs for inputs
-        files = [p for p in files if not any(p.stem.endswith("_" + s) for s in suffixes)]
-    return files
+
+def list_inputs(source: Path, output: Path, suffixes: list[str]) -> tuple[list[Path], list[str]]:
+    """The photos to process: the file itself, or the folder's image files (not recursive), minus our own outputs;
+    and a line for every photo-named entry left out (broken links, FIFOs, folders), so nothing is skipped silently."""
+    import os
+    import stat
+
+    from .io import READ_SUFFIXES, kind_of
+
+    try:
+        mode = os.stat(source).st_mode
+    except OSError as exc:
+        raise InputError(f"{source}: {'a broken link' if os.path.islink(source) else exc.strerror or exc}") from None
+    if stat.S_ISREG(mode):
+        return [source], []
+    if not stat.S_ISDIR(mode):
+        raise InputError(f"{source}: is {kind_of(mode)}, not a photo or a folder")
+    files, skipped = [], []
+    for p in sorted(source.iterdir()):
+        if p.name.startswith(".") or p.suffix.lower() not in READ_SUFFIXES:
+            continue
+        try:
+            entry = os.stat(p).st_mode
+        except OSError:
+            skipped.append(f"skipped {p.name}: a broken link" if p.is_symlink() else f"skipped {p.name}: unreadable")
+            continue
+        if stat.S_ISREG(entry):
+            files.append(p)
+        else:
+            skipped.append(f"skipped {p.name}: {kind_of(entry)}")
+    if output.resolve() == source.resolve():  # writing beside the inputs: do not take earlier outputs for inputs
+        files = [p for p in files if not any(s and p.stem.endswith("_" + s) for s in suffixes)]
+    return files, skipped
 
 
 def output_suffixes(labels: list[str], suffix: str | None) -> dict[str, str]:
@@ -105,13 +134,9 @@ def output_extension(path: Path, ext: str, fmt: str | None = None) -> str:
     return FORMAT_EXT.get(fmt or "", ".png")
 
 
-def planned_outputs(path: Path, output: Path, suffixes: dict[str, str], ext: str,
-                    fmt: str | None = None) -> dict[str, Path]:
-    return {label: output / f"{path.stem}_{s}{output_extension(path, ext, fmt)}" for label, s in suffixes.items()}
-
-
-def sniff_format(path: Path) -> str | None:
-    """The format named by the file's header (a PNG named .jpg is written as .png), None if unknown; no decoding."""
+def sniff(path: Path) -> tuple[str | None, tuple[int, int] | None]:
+    """The format named by the file's header (a PNG named .jpg is written as .png) and its (width, height); Nones if
+    unknown. No decoding; only regular files reach here (list_inputs)."""
     import warnings
 
     from PIL import Image
@@ -120,9 +145,68 @@ def sniff_format(path: Path) -> str | None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             with Image.open(path) as img:
-                return img.format
+                return img.format, (int(img.size[0]), int(img.size[1]))
     except Exception:  # noqa: BLE001 - unreadable files are reported when processed
+        return None, None
+
+
+def made_from(path: Path) -> str | None:
+    """The input an existing output was made from (its provenance note's "source"), None for anything else."""
+    from .io import read_provenance
+
+    try:
+        note = read_provenance(path)
+    except Exception:  # noqa: BLE001 - a foreign or damaged file is simply not ours
         return None
+    source = note.get("source") if isinstance(note, dict) else None
+    return source if isinstance(source, str) else None
+
+
+def plan_run(inputs: list[Path], output: Path, suffixes: dict[str, str], ext: str) -> list[Any]:
+    """Every input's outputs, planned together (engine.naming.plan_outputs) from the formats their headers name."""
+    from .naming import plan_outputs
+
+    headers = {p: sniff(p) for p in inputs}
+    return plan_outputs(inputs, output, suffixes, lambda p: output_extension(p, ext, headers[p][0] if
+                                                                             ext == "auto" else None), made_from)
+
+
+def check_output_size(path: Path, targets: dict[str, Path], scale: float) -> None:
+    """Refuse, before restoring, a photo whose output its format cannot hold (a 35000 px wide JPEG at x2)."""
+    from .faces.paste import output_size
+    from .io import check_writable, output_format
+
+    _, size = sniff(path)
+    if size is None:
+        return
+    height, width = output_size((size[1], size[0]), scale)
+    for target in targets.values():
+        check_writable(output_format(target), width, height)
+
+
+def check_options(args: argparse.Namespace) -> str | None:
+    """Every option checked before any model loads; returns the error message, None when all are usable."""
+    from .accel import MODES
+    from .naming import NamingError, check_suffix
+    from .restore import check_scale
+
+    if not args.input.strip():
+        return "-i/--input is empty: give a photo or a folder"
+    if not args.output.strip():
+        return "-o/--output is empty: give an output folder"
+    if not 0.0 <= args.blend <= 1.0:
+        return f"--blend must be between 0 and 1, got {args.blend}"
+    if not 1 <= args.quality <= 100:
+        return f"--quality must be between 1 and 100, got {args.quality}"
+    if args.precision != "auto" and args.precision not in MODES:
+        return f"--precision must be auto, {', '.join(MODES)}; got {args.precision!r}"
+    try:
+        check_scale(args.upscale)
+        if args.suffix is not None:
+            check_suffix(args.suffix)
+    except (ValueError, NamingError) as exc:
+        return f"--upscale: {exc}" if "scale" in str(exc) else str(exc)
+    return None
 
 
 DISK_FULL = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
@@ -261,14 +345,13 @@ def run(args: argparse.Namespace) -> int:
         print("error: --weights needs the model it fits, e.g. -m fsrnet (auto chooses among several)",
               file=sys.stderr)
         return 2
-    if not 0.0 <= args.blend <= 1.0:
-        print(f"error: --blend must be between 0 and 1, got {args.blend}", file=sys.stderr)
-        return 2
-    if not 0.0 < args.upscale <= 16:
-        print(f"error: --upscale must be in (0, 16], got {args.upscale}", file=sys.stderr)
+    problem = check_options(args)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
         return 2
     if not source.exists():
-        print(f"error: {source}: no such file or folder", file=sys.stderr)
+        kind = "a broken link" if source.is_symlink() else "no such file or folder"
+        print(f"error: {source}: {kind}", file=sys.stderr)
         return 1
     try:
         device = zoo.resolve_device(args.device)
@@ -280,10 +363,20 @@ def run(args: argparse.Namespace) -> int:
             ValueError, RuntimeError, KeyError) as exc:
         print(f"error: {exc.args[0] if isinstance(exc, KeyError) and exc.args else exc}", file=sys.stderr)
         return 1
+    from .io import READ_SUFFIXES
+    from .naming import NamingError
+
     suffixes = output_suffixes([m.label for m in models], args.suffix)
-    inputs = list_inputs(source, output, list(suffixes.values()))
+    try:
+        inputs, skipped_inputs = list_inputs(source, output, list(suffixes.values()))
+    except InputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    for line in skipped_inputs:
+        _say(f"note: {line}")
     if not inputs:
-        print(f"error: no photos (JPEG, PNG, WebP, TIFF, BMP) in {source}", file=sys.stderr)
+        kinds = ", ".join(sorted({s.lstrip(".").upper() for s in READ_SUFFIXES}))
+        print(f"error: no photos ({kinds}) in {source}", file=sys.stderr)
         return 1
     try:
         check_output_folder(output)
@@ -292,21 +385,25 @@ def run(args: argparse.Namespace) -> int:
         return 1
     if clean_leftovers(output):
         _say("removed temporary files left by an interrupted run")
+    try:
+        plans = plan_run(inputs, output, suffixes, args.ext)
+    except NamingError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     for note in load_notes + model_notes(models):
         _say(f"note: {note}")
     failures: list[tuple[Path, str]] = []
     done = skipped = 0
     started = time.perf_counter()
-    bar = tqdm(inputs, unit="photo", disable=None, file=sys.stderr, dynamic_ncols=True)
-    for path in bar:
+    bar = tqdm(plans, unit="photo", disable=None, file=sys.stderr, dynamic_ncols=True)
+    for plan in bar:
+        path, targets = plan.source, plan.targets
         bar.set_postfix_str(path.name[-30:])
-        fmt = sniff_format(path) if args.ext == "auto" else None
-        targets = planned_outputs(path, output, suffixes, args.ext, fmt)
-        if not args.overwrite and all(t.exists() for t in targets.values()):
+        if not args.overwrite and already_done(plan, made_from):
             skipped += 1
             continue
         try:
-            report, seconds, notes = process_photo(path, models, targets, output, args, device, inputs)
+            report, seconds, notes = process_photo(plan, models, output, args, device, inputs)
         except KeyboardInterrupt:
             bar.close()
             print("interrupted: finished photos are kept; run the same command again to continue", file=sys.stderr)
@@ -321,7 +418,7 @@ def run(args: argparse.Namespace) -> int:
             continue
         done += 1
         _say(f"{path.name}: {report['found']} face(s), {report['restored']} restored, {seconds:.1f} s -> "
-             f"{', '.join(t.name for t in targets.values())}")
+             f"{', '.join(t.name for t in report['targets'].values())}")
         for line in report["lines"]:
             _say(f"  {line}")
         for line in summarize_notes([n for n in notes if not is_face_line_note(n)]):
@@ -343,25 +440,26 @@ def describe_error(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-def process_photo(path: Path, models: list[Any], targets: dict[str, Path], output: Path, args: argparse.Namespace,
+def process_photo(plan: Any, models: list[Any], output: Path, args: argparse.Namespace,
                   device: Any, inputs: list[Path]) -> tuple[dict[str, Any], float, list[str]]:
-    """Restore one photo and write its outputs; returns ({"found", "restored": face counts, "lines": the per-face
-    report}, seconds, notes). The restored images are not kept beyond this photo."""
+    """Restore one photo and write its planned outputs (engine.naming.PhotoOutputs); returns ({"found", "restored":
+    face counts, "lines": the per-face report, "targets": the files written}, seconds, notes). The restored images
+    are not kept beyond this photo."""
     from .export import save_faces, save_priors
     from .io import check_not_input, split_alpha, write_image
     from .restore import AutoModel, restore_photo, variant_for
 
+    path, targets = plan.source, plan.targets
     for target in targets.values():
         check_not_input(target, inputs)
+    check_output_size(path, targets, args.upscale)
     result = restore_photo(path, models, args.upscale, detector=args.detector, detector_model=args.detector_model,
                            only_center_face=args.only_center_face, aligned=args.aligned, blend=args.blend,
                            tta=args.tta, device=device, precision=args.precision,
                            color_match=not args.no_color_match, mask=args.mask,
                            no_harm=getattr(args, "no_harm", True))
     notes = list(result.notes) + [n for f in result.faces for n in f.notes]
-    if args.ext == "auto" and targets:  # the input's suffix may lie about its format (a PNG named .jpg)
-        targets = {k: t.with_suffix(output_extension(path, "auto", result.metadata.format)) for k, t in targets.items()}
-    stem = path.stem
+    stem = plan.stem
     if args.save_faces:
         save_faces(output, stem, result.faces, result.models, inputs)
     if args.save_priors:
@@ -383,7 +481,7 @@ def process_photo(path: Path, models: list[Any], targets: dict[str, Path], outpu
     no_harm = getattr(args, "no_harm", True)
     report = {"found": len(result.faces),
               "restored": sum(1 for f in result.faces if any(f.pasted(m.label, no_harm) for m in models)),
-              "lines": face_lines(result.faces, [m.label for m in models], no_harm)}
+              "lines": face_lines(result.faces, [m.label for m in models], no_harm), "targets": targets}
     return report, result.timings.get("total", 0.0), notes
 
 

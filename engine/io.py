@@ -18,6 +18,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import stat
 import struct
 import warnings
 import zlib
@@ -29,7 +30,8 @@ import numpy as np
 
 from .util import atomic_write
 
-READ_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".bmp")
+BASE_READ_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".bmp", ".gif")
+OPTIONAL_READ_SUFFIXES = {"jpg_2000": (".jp2", ".j2k"), "avif": (".avif",)}  # Pillow feature -> suffixes
 EXT_FORMATS = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".webp": "WEBP", ".tif": "TIFF", ".tiff": "TIFF",
                ".bmp": "BMP"}
 FORMAT_EXT = {"JPEG": ".jpg", "PNG": ".png", "WEBP": ".webp", "TIFF": ".tif", "BMP": ".bmp", "MPO": ".jpg"}
@@ -40,6 +42,20 @@ PROVENANCE_KEY = "fsr-studio"
 MAX_MEGAPIXELS = 160  # above every camera photo (100-150 MP medium format), below Pillow's 179 MP bomb limit
 ENV_MAX_MEGAPIXELS = "FSR_STUDIO_MAX_MEGAPIXELS"
 JPEG_OPTIMIZE_MAX_PIXELS = 25_000_000  # Huffman optimisation buffers every coefficient: +2.3 GB at 400 MP
+
+
+def _read_suffixes() -> tuple[str, ...]:
+    """What a folder batch takes: every suffix this Pillow build decodes (one at a time and in a batch alike)."""
+    from PIL import features
+
+    extra = [s for feature, suffixes in OPTIONAL_READ_SUFFIXES.items() if features.check(feature) for s in suffixes]
+    return BASE_READ_SUFFIXES + tuple(extra)
+
+
+READ_SUFFIXES = _read_suffixes()
+MAX_FILE_BYTES = 2 << 30  # above any 160 MP photo (an uncompressed 16-bit RGBA TIFF is 1.3 GB), below a padded bomb
+ENV_MAX_FILE_MB = "FSR_STUDIO_MAX_FILE_MB"
+FORMAT_MAX_SIDE = {"JPEG": 65_535, "WEBP": 16_383, "PNG": 2**31 - 1, "TIFF": 2**31 - 1, "BMP": 2**31 - 1}
 
 
 class ImageReadError(ValueError):
@@ -65,6 +81,7 @@ class ImageMetadata:
     text: dict[str, str] = field(default_factory=dict)  # PNG text chunks
     orientation: int = 1  # EXIF orientation that was applied while reading
     bit_depth: int = 8
+    notes: list[str] = field(default_factory=list)  # what reading left out (extra frames, XMP, IPTC)
 
 
 @dataclass
@@ -171,6 +188,10 @@ def _gb(n: float) -> str:
     return f"{n / 2**30:.1f} GB"
 
 
+def _bytes(n: float) -> str:
+    return _gb(n) if n >= 2**30 else f"{n / 2**20:.1f} MB"
+
+
 def _mp(pixels: float) -> str:
     return f"{pixels / 1e6:.0f} MP" if pixels >= 10e6 else f"{pixels / 1e6:.1f} MP"
 
@@ -219,18 +240,66 @@ def _pil_bytes_per_pixel(pil: Any) -> int:
 
 
 # ----- reading ----------------------------------------------------------------------------------------------------
+def max_file_bytes() -> int:
+    """MAX_FILE_BYTES, or FSR_STUDIO_MAX_FILE_MB when set to a positive number."""
+    try:
+        mb = float(os.environ.get(ENV_MAX_FILE_MB, ""))
+    except ValueError:
+        return MAX_FILE_BYTES
+    return int(mb * 2**20) if mb > 0 else MAX_FILE_BYTES
+
+
+def kind_of(mode: int) -> str:
+    """Words for a non-regular file (what a user would call it)."""
+    for test, words in ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
+                        (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+                        (stat.S_ISSOCK, "a socket")):
+        if test(mode):
+            return words
+    return "not a regular file"
+
+
+def read_input_bytes(path: str | os.PathLike, what: str = "an image") -> bytes:
+    """The bytes of a regular file of at most max_file_bytes(), refused before reading otherwise.
+
+    Opening a FIFO blocks until a writer comes and /dev/zero never ends: only regular files are read, through a
+    non-blocking open whose descriptor is checked again (the path could be swapped between the two looks).
+    """
+    path = Path(path)
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        broken = os.path.islink(path)
+        raise ImageReadError(f"{path}: {'a broken link' if broken else 'no such file'}") from None
+    except OSError as exc:
+        raise ImageReadError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    if not stat.S_ISREG(mode):
+        raise ImageReadError(f"{path}: is {kind_of(mode)}, not {what}")
+    limit = max_file_bytes()
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    except OSError as exc:
+        raise ImageReadError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    with os.fdopen(fd, "rb") as f:
+        info = os.fstat(f.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise ImageReadError(f"{path}: is {kind_of(info.st_mode)}, not {what}")
+        if info.st_size > limit:
+            raise ImageReadError(f"{path}: {_bytes(info.st_size)} file, over the {_bytes(limit)} limit for {what} "
+                                 f"(set {ENV_MAX_FILE_MB} to raise it)")
+        try:
+            data = f.read(limit + 1)
+        except OSError as exc:
+            raise ImageReadError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    if len(data) > limit:  # grew while being read
+        raise ImageReadError(f"{path}: over the {_bytes(limit)} limit for {what} (set {ENV_MAX_FILE_MB} to raise it)")
+    return data
+
+
 def read_image(path: str | os.PathLike) -> LoadedImage:
     """Read a photo upright with alpha split off and its metadata; raises ImageReadError with a clear reason."""
     path = Path(path)
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise ImageReadError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise ImageReadError(f"{path}: is a folder, not an image") from None
-    except OSError as exc:
-        raise ImageReadError(f"{path}: cannot be read ({exc.strerror or exc})") from None
-    image = decode_image(data, str(path))
+    image = decode_image(read_input_bytes(path), str(path))
     image.path = path
     return image
 
@@ -359,7 +428,27 @@ def _read_metadata(pil: Any) -> ImageMetadata:
             meta.exif = exif.tobytes()
         except Exception:  # noqa: BLE001
             meta.exif = None
+    meta.notes = _left_out(pil)
     return meta
+
+
+def _left_out(pil: Any) -> list[str]:
+    """What the output will not carry: frames or pages after the first, XMP and IPTC blocks."""
+    notes = []
+    try:
+        frames = int(getattr(pil, "n_frames", 1))
+    except Exception:  # noqa: BLE001 - counting frames of a damaged file must not make it unreadable
+        frames = 1
+    if frames > 1:
+        kind = "pages" if pil.format == "TIFF" else "frames"
+        notes.append(f"{pil.format} with {frames} {kind}: only the first is restored, the other {frames - 1} are "
+                     f"not in the output")
+    tags = getattr(pil, "tag_v2", {}) if pil.format == "TIFF" else {}
+    if (pil.format != "PNG" and pil.info.get("xmp")) or 700 in tags:  # PNG text chunks (XMP too) are kept
+        notes.append("XMP metadata is not carried over to the output")
+    if pil.info.get("photoshop") or 33723 in tags:
+        notes.append("IPTC metadata is not carried over to the output")
+    return notes
 
 
 DESCRIPTIVE_TAGS = (0x010E, 0x010F, 0x0110, 0x0131, 0x0132, 0x013B, 0x8298, ORIENTATION_TAG)
@@ -429,6 +518,8 @@ def _decode_with_opencv(data: bytes, pil: Any, name: str) -> np.ndarray:
 
     if pil.format == "PNG":
         _check_png_chunks(data, name)
+    if pil.mode == "CMYK":  # OpenCV hands CMYK TIFFs back as 4 channels that read as RGBA
+        return _decode_with_pillow(pil, name)
     arr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
     if arr is None:
         try:  # OpenCV says nothing about why; Pillow usually can
@@ -446,7 +537,7 @@ def _decode_with_opencv(data: bytes, pil: Any, name: str) -> np.ndarray:
                 raise ImageReadError(f"{name}: truncated or corrupt PNG data ({exc})") from None
     if arr.dtype not in (np.uint8, np.uint16):
         if arr.dtype == np.float32 or arr.dtype == np.float64:
-            arr = np.clip(arr * 65535.0, 0, 65535).astype(np.uint16)
+            arr = float_to_uint16(arr, name)
         else:
             raise ImageReadError(f"{name}: unsupported sample type {arr.dtype} (8- or 16-bit images only)")
     if arr.ndim == 3 and arr.shape[2] == 3:
@@ -457,6 +548,25 @@ def _decode_with_opencv(data: bytes, pil: Any, name: str) -> np.ndarray:
     if arr.ndim == 3 and arr.shape[2] == 4 and pil.mode in ("LA", "La") and is_gray_content(arr[:, :, :3]):
         arr = np.ascontiguousarray(arr[:, :, [0, 3]])  # grey + alpha stays grey
     return arr
+
+
+FLOAT_RANGES = (1.0, 255.0, 65535.0)  # the white points float TIFFs are written with (0-1, 8- and 16-bit scales)
+
+
+def float_to_uint16(arr: np.ndarray, name: str) -> np.ndarray:
+    """Float samples to 16 bits, white at the smallest usual white point that holds the data.
+
+    A float TIFF has no white point in its header: 0-1 is the common one, but scanners and numpy users write 0-255
+    (read as 0-1, such a photo came back all white). A very dark 0-255 image (max <= 1) is read as 0-1.
+    """
+    finite = np.isfinite(arr)
+    if not finite.all():
+        arr = np.where(finite, arr, 0)
+    peak = float(arr.max(initial=0.0))
+    white = next((w for w in FLOAT_RANGES if peak <= w * 1.001), None)
+    if white is None:
+        raise ImageReadError(f"{name}: floating-point samples up to {peak:g}: not on a 0-1, 0-255 or 0-65535 scale")
+    return np.clip(np.round(arr * (65535.0 / white)), 0, 65535).astype(np.uint16)
 
 
 # ----- writing ----------------------------------------------------------------------------------------------------
@@ -489,6 +599,7 @@ def encode_image(pixels: np.ndarray, fmt: str, *, alpha: np.ndarray | None = Non
     meta = metadata or ImageMetadata()
     notes: list[str] = []
     pixels = np.asarray(pixels)
+    check_writable(fmt, pixels.shape[1], pixels.shape[0])
     if pixels.dtype not in (np.uint8, np.uint16):
         raise ImageWriteError(f"expected uint8 or uint16 pixels, got {pixels.dtype}")
     if alpha is not None and fmt in ("JPEG", "BMP"):
@@ -508,7 +619,8 @@ def encode_image(pixels: np.ndarray, fmt: str, *, alpha: np.ndarray | None = Non
     if fmt == "TIFF":  # tifffile for 8 and 16 bit: Pillow's libtiff EXIF writing is fragile
         data, more = _encode_tiff(stacked, meta, text)
         return data, notes + more
-    return _encode_pillow(stacked, fmt, meta, text, quality), notes
+    data, more = _encode_pillow(stacked, fmt, meta, text, quality)
+    return data, notes + more
 
 
 def write_image(path: str | os.PathLike, pixels: np.ndarray, *, alpha: np.ndarray | None = None,
@@ -563,8 +675,36 @@ def _exif_with_provenance(meta: ImageMetadata, text: str | None) -> bytes | None
     return exif.tobytes()
 
 
-def _encode_pillow(arr: np.ndarray, fmt: str, meta: ImageMetadata, text: str | None, quality: int) -> bytes:
+def check_writable(fmt: str, width: int, height: int) -> None:
+    """Refuse a size the format cannot hold, so a photo fails before it is restored, not after."""
+    limit = FORMAT_MAX_SIDE.get(fmt)
+    if limit is not None and max(width, height) > limit:
+        raise ImageWriteError(f"{width} x {height} is over {fmt}'s limit of {limit} px per side: choose PNG or TIFF "
+                              f"output (--ext png)")
+
+
+JPEG_SEGMENT_MAX = 65_533  # payload of one APP1 (EXIF) or COM segment
+
+
+def _jpeg_exif_and_comment(meta: ImageMetadata, text: str | None) -> tuple[bytes | None, bytes | None, list[str]]:
+    """EXIF with the provenance note when one APP1 segment holds both; else the note goes to a COM segment, and an
+    EXIF block too long even alone is dropped with a note (Pillow fails with "EXIF data is too long")."""
+    exif = _exif_with_provenance(meta, text)
+    if not exif or len(exif) <= JPEG_SEGMENT_MAX:
+        return exif, None, []
+    comment = f"{PROVENANCE_KEY}: {text}".encode() if text else None
+    exif = _exif_with_provenance(meta, None)
+    if exif and len(exif) > JPEG_SEGMENT_MAX:
+        return None, comment, [f"EXIF block of {len(exif)} bytes is over JPEG's {JPEG_SEGMENT_MAX}-byte segment: not "
+                               f"carried over"]
+    return exif, comment, ["EXIF is near JPEG's 64 KB segment limit: the provenance note is in a JPEG comment"]
+
+
+def _encode_pillow(arr: np.ndarray, fmt: str, meta: ImageMetadata, text: str | None,
+                   quality: int) -> tuple[bytes, list[str]]:
     from PIL import Image, PngImagePlugin
+
+    notes: list[str] = []
 
     if arr.ndim == 2:
         mode = "L"
@@ -602,13 +742,19 @@ def _encode_pillow(arr: np.ndarray, fmt: str, meta: ImageMetadata, text: str | N
         kwargs.update(quality=quality, method=4)
     elif fmt == "BMP" and mode == "LA":
         img = img.convert("L")
-    if fmt in ("JPEG", "WEBP"):
+    if fmt == "JPEG":
+        exif, comment, notes = _jpeg_exif_and_comment(meta, text)
+        if exif:
+            kwargs["exif"] = exif
+        if comment:
+            kwargs["comment"] = comment
+    elif fmt == "WEBP":
         exif = _exif_with_provenance(meta, text)
         if exif:
             kwargs["exif"] = exif
     buf = io.BytesIO()
     img.save(buf, format=fmt, **kwargs)
-    return buf.getvalue()
+    return buf.getvalue(), notes
 
 
 def _png_chunk(kind: bytes, payload: bytes) -> bytes:
@@ -712,6 +858,7 @@ def read_provenance(path: str | os.PathLike) -> dict[str, Any] | None:
         if hasattr(img, "text") and img.text.get(PROVENANCE_KEY):
             return json.loads(img.text[PROVENANCE_KEY])
         candidates.append(img.getexif().get(DESCRIPTION_TAG))
+        candidates.append(img.info.get("comment"))  # JPEGs whose EXIF left no room (see _jpeg_exif_and_comment)
         tags = getattr(img, "tag_v2", None)
         if tags is not None:
             candidates.append(tags.get(DESCRIPTION_TAG))

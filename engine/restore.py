@@ -462,6 +462,21 @@ def restore_faces(image: np.ndarray, detections: Sequence[Detection], models: Se
     return faces
 
 
+SCALE_RANGE = (1.0, 16.0)  # a face restorer enlarges; below x1 a restored face would be pasted into a thumbnail
+
+
+def check_scale(scale: float) -> float:
+    """The photo's final scale, refused outside SCALE_RANGE (x1e-9 once wrote a 1x1 image "with 1 face restored")."""
+    lo, hi = SCALE_RANGE
+    try:
+        value = float(scale)
+    except (TypeError, ValueError):
+        raise ValueError(f"scale must be a number, got {scale!r}") from None
+    if not lo <= value <= hi:
+        raise ValueError(f"scale must be between {lo:g} and {hi:g}, got {value:g}")
+    return value
+
+
 def compose_photo(image: np.ndarray, faces: Sequence[FaceResult], model: str, scale: float = 2, *,
                   blend: float = 1.0, alpha: np.ndarray | None = None, color_match: bool = True,
                   mask: str = "square", no_harm: bool = True) -> np.ndarray:
@@ -478,8 +493,7 @@ def compose_photo(image: np.ndarray, faces: Sequence[FaceResult], model: str, sc
     pixels = np.asarray(image)
     if alpha is None:
         pixels, alpha = split_alpha(pixels)
-    if not 0.0 < scale <= 16:
-        raise ValueError(f"scale must be in (0, 16], got {scale}")
+    check_scale(scale)
     canvas = upscale_background(pixels, scale)
     sy, sx = canvas.shape[0] / pixels.shape[0], canvas.shape[1] / pixels.shape[1]
     gray = is_gray_content(pixels)
@@ -544,8 +558,7 @@ def restore_photo(source: str | Path | np.ndarray, models: Sequence[Any] = ("fsr
     from .faces.detect import center_face
     from .io import ImageMetadata, is_gray_content, read_image, split_alpha, to_rgb8
 
-    if not 0.0 < float(scale) <= 16:
-        raise ValueError(f"scale must be in (0, 16], got {scale}")
+    check_scale(scale)
     if not 0.0 <= float(blend) <= 1.0:
         raise ValueError(f"blend must be in [0, 1], got {blend}")
     timings: dict[str, float] = {}
@@ -560,7 +573,7 @@ def restore_photo(source: str | Path | np.ndarray, models: Sequence[Any] = ("fsr
     if pixels.dtype not in (np.uint8, np.uint16):
         raise TypeError(f"expected uint8 or uint16 pixels, got {pixels.dtype}")
     timings["read"], tick = time.perf_counter() - tick, time.perf_counter()
-    notes: list[str] = []
+    notes: list[str] = list(metadata.notes)
     loaded = load_models(models, device, notes=notes)
     timings["load_models"], tick = time.perf_counter() - tick, time.perf_counter()
     check_output_memory(pixels, alpha, float(scale), len(loaded), source_name or "the photo")

@@ -35,7 +35,7 @@ def atomic_write(path: str | Path, data: bytes) -> Path:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=PART_SUFFIX, dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{part_stem(path.name)}.{os.getpid()}.", suffix=PART_SUFFIX, dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
@@ -50,6 +50,17 @@ def atomic_write(path: str | Path, data: bytes) -> Path:
             pass
         raise
     return path
+
+
+PART_NAME_BYTES = 160  # of the target's name inside ".<name>.<pid>.<random>.part", so that it stays under 255
+
+
+def part_stem(name: str) -> str:
+    """The target's name, cut (whole UTF-8 characters) so the temporary name fits where the target's name fits."""
+    data = name.encode("utf-8", "surrogateescape")
+    if len(data) <= PART_NAME_BYTES:
+        return name
+    return data[:PART_NAME_BYTES].decode("utf-8", "ignore")
 
 
 def _pid_alive(pid: int) -> bool:

@@ -1,4 +1,4 @@
-"""The run folder, laid out as BasicSR users expect (ANCHORS.md section 4).
+"""The run folder, laid out as BasicSR users expect (docs/architecture.md#run-folder-and-checkpoints).
 
     <run>/config.yml                      resolved configuration (recipe defaults + file + command line)
     <run>/events.jsonl                    every progress event of every session of this run
@@ -33,11 +33,13 @@ def _save(obj: Any, path: Path) -> None:
 
 
 def _load(path: Path) -> Any:
+    """torch.load(weights_only=True) through the zoo, whose messages never pass on torch's weights_only=False advice."""
+    from engine import zoo
+
     try:
-        return torch.load(str(path), map_location="cpu", weights_only=True)
-    except Exception as exc:  # noqa: BLE001  (truncated, garbage, unsafe pickle: one clear message)
-        raise CheckpointError(f"{path}: corrupt or unreadable checkpoint ({type(exc).__name__}: {str(exc)[:200]}); "
-                              f"delete it to resume from the previous one") from exc
+        return zoo.torch_load(path)
+    except zoo.CheckpointError as exc:  # truncated, garbage, unsafe pickle, TorchScript: one clear message
+        raise CheckpointError(f"{exc}; delete it to resume from the previous one") from exc
 
 
 class RunFolder:

@@ -1,9 +1,9 @@
 """FSRNet and FSRGAN (Chen et al., CVPR 2018): x8 face SR guided by landmark heatmaps and parsing maps.
 
-Built from ../shared/docs/MODELS.md section 2. The paper's Fig. 2 is missing from our sources, so choices marked
-[X] there are ours: pre-activation units (BN-ReLU-Conv) after the first conv of every sub-network, Newell bottleneck
-residual modules in the prior branch, and the Newell merge between hourglass stacks. With the paper configuration
-(68 landmarks, 11 parsing maps, 2 hourglasses) the network has 3,295,396 parameters.
+Described in docs/models.md#fsrnet-and-fsrgan. The paper's Fig. 2 is missing from our sources, so some choices are ours
+(docs/models.md#fsrnet-deviations): pre-activation units (BN-ReLU-Conv) after the first conv of every sub-network,
+Newell bottleneck residual modules in the prior branch, and the Newell merge between hourglass stacks. With the paper
+configuration (68 landmarks, 11 parsing maps, 2 hourglasses) the network has 3,295,396 parameters.
 
 Input and output are RGB in [0, 1] (the official demo's range): the input is the 16x16 LR face bicubic-upsampled to
 128x128.
@@ -11,7 +11,7 @@ Input and output are RGB in [0, 1] (the official demo's range): the input is the
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import ClassVar, NamedTuple
 
 import torch
 from torch import nn
@@ -32,6 +32,7 @@ class FSRNetConfig:
     decoder_blocks: int = 3
     # "priors": the decoder sees the predicted maps (Eq. 3, recommended); "features": the last 128-ch HG feature.
     decoder_input: str = "priors"
+    CHOICES: ClassVar[dict[str, tuple[str, ...]]] = {"decoder_input": ("priors", "features")}  # card check
 
     @property
     def prior_channels(self) -> int:
@@ -168,7 +169,7 @@ class FSRNet(nn.Module):
 
 
 class FSRGANDiscriminator(nn.Module):
-    """Conditional 70x70 PatchGAN on concat(image, LR input) (MODELS.md 2.6 [X]); returns logits, ~2.77 M params."""
+    """Conditional 70x70 PatchGAN on concat(image, LR input) (ours, docs/models.md#fsrgan); logits, ~2.77 M params."""
 
     def __init__(self, in_channels: int = 6, width: int = 64):
         super().__init__()

@@ -1,21 +1,22 @@
 """SelFSR (arXiv 2112.10683): self-conditioned progressive face SR trained on flow-field-degraded pseudo pairs.
 
-Built from ../shared/docs/MODELS.md section 4. No SelFSR code is public and our copy of the paper has lost its figures,
-equations and inline numbers, so the architecture here is a *reconstruction* from the paper's prose: every choice
-tagged [X]/[M] in MODELS.md is ours and is marked "reconstruction (MODELS.md §4.x)" below. What the text does fix [P]:
+Described in docs/models.md#selfsr. No SelFSR code is public and our copy of the paper has lost its figures,
+equations and inline numbers, so the architecture here is a *reconstruction* from the paper's prose: every choice the
+text leaves open is ours and is marked "reconstruction" below, with the docs/models.md section that describes it. What
+the text does fix [P]:
 a flow-field degradation network in LR space, progressive x2 growth up to x8, self-conditioned blocks whose
 condition image (the LR face resized to the level) predicts a spatial gamma multiplying batch-normalised activations
 (no beta), equalized learning rate in the SR generator and discriminator, hinge loss with R1.
 
-Sizes (checked by the tests): SR generator ``selfsr`` 18,218,636 parameters (MODELS.md §4.3 [V]; the paper reports
-17.89 M), ``selfsr-lite`` 1,153,964, degrader 447,813, LR discriminator 1,249,921, HR discriminator 23,887,489.
-All images are RGB in [-1, 1] (MODELS.md §1 [X]).
+Sizes (checked by the tests): SR generator ``selfsr`` 18,218,636 parameters (docs/models.md#selfsr-generator; the paper
+reports 17.89 M), ``selfsr-lite`` 1,153,964, degrader 447,813, LR discriminator 1,249,921, HR discriminator 23,887,489.
+All images are RGB in [-1, 1] (our choice, docs/models.md#conventions).
 """
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Mapping, NamedTuple
+from typing import ClassVar, Mapping, NamedTuple
 
 import torch
 import torch.nn.functional as F
@@ -35,9 +36,9 @@ def _lrelu(x: torch.Tensor, slope: float = 0.2) -> torch.Tensor:
 class EqConv2d(nn.Module):
     """Conv2d with equalized learning rate: N(0,1) stored weights, scaled at run time by gain/sqrt(fan_in).
 
-    Scaling at run time instead of at init makes Adam's per-parameter step the same relative size for every layer,
-    which is what lets the paper train with lr 0.003 (MODELS.md §4.1 [P]). `init_std` < 1 shrinks the stored init
-    (used only for the gamma head, see SelfConditionedBlock); it does not change the run-time scale.
+    Scaling at run time instead of at init makes Adam's per-parameter step the same relative size for every layer, which
+    is what lets the paper train with lr 0.003 (docs/models.md#selfsr-reconstruction). `init_std` < 1 shrinks the stored
+    init (used only for the gamma head, see SelfConditionedBlock); it does not change the run-time scale.
     """
 
     def __init__(self, c_in: int, c_out: int, kernel: int, gain: float = SQRT2, bias: bool = True,
@@ -83,17 +84,18 @@ class SelFSRConfig:
 
     widths: feature channels per level, level k working at lr_size * 2**k; the real-world x4 model is the first three
     levels. gamma_mode: how gamma starts at 1 ("bias": last gamma bias initialised to 1; "one_plus": 1 + gamma;
-    "one_plus_tanh": 1 + tanh(gamma), MODELS.md §4.7.3). gamma_init_std: std of the stored N(0,1)-style init of the
-    gamma head's weights; small so gamma ~ 1 +- 0.05 at init and training starts as plain BatchNorm.
+    "one_plus_tanh": 1 + tanh(gamma), docs/models.md#selfsr-generator). gamma_init_std: std of the stored N(0,1)-style
+    init of the gamma head's weights; small so gamma ~ 1 +- 0.05 at init and training starts as plain BatchNorm.
     """
 
     lr_size: int = 16
-    widths: tuple[int, ...] = (512, 512, 256, 128)  # reconstruction (MODELS.md §4.3)
-    gamma_hidden: int = 256  # reconstruction (MODELS.md §4.3): sized so the total lands near the paper's 17.89 M
-    blocks_per_level: int = 2  # reconstruction (MODELS.md §4.3): "balanced" = the same count at every level [P]
-    gamma_mode: str = "bias"  # reconstruction (MODELS.md §4.3 / §4.7.3)
-    gamma_init_std: float = 0.1  # reconstruction (MODELS.md §4.3): gamma ~ 1 at init
-    slope: float = 0.2  # reconstruction (MODELS.md §4.3): LReLU 0.2, the ProGAN default
+    widths: tuple[int, ...] = (512, 512, 256, 128)  # reconstruction (docs/models.md#selfsr-generator)
+    gamma_hidden: int = 256  # reconstruction (docs/models.md#selfsr-generator): near the paper's 17.89 M
+    blocks_per_level: int = 2  # reconstruction (docs/models.md#selfsr-generator): "balanced" [P] = same count per level
+    gamma_mode: str = "bias"  # reconstruction (docs/models.md#selfsr-generator)
+    gamma_init_std: float = 0.1  # reconstruction (docs/models.md#selfsr-generator): gamma ~ 1 at init
+    slope: float = 0.2  # reconstruction (docs/models.md#selfsr-generator): LReLU 0.2, ProGAN's
+    CHOICES: ClassVar[dict[str, tuple[str, ...]]] = {"gamma_mode": GAMMA_MODES}  # model-card check
 
     def __post_init__(self) -> None:
         if not self.widths or self.blocks_per_level < 1:
@@ -118,8 +120,8 @@ class SelfConditionedBlock(nn.Module):
     """SCB: h -> LReLU(gamma(c) * BN(EqConv(h))), gamma a spatial map predicted from the condition image c.
 
     [P]: BatchNorm statistics (per channel over batch and space) and a multiplicative gamma with no beta.
-    reconstruction (MODELS.md §4.3): parameter-free BN with running stats, a 2-conv gamma branch (3 -> hidden ->
-    c_out, LReLU between), gamma started at 1 so the block begins as plain BN.
+    reconstruction (docs/models.md#selfsr-generator): parameter-free BN with running stats, a 2-conv gamma branch
+    (3 -> hidden -> c_out, LReLU between), gamma started at 1 so the block begins as plain BN.
     """
 
     def __init__(self, c_in: int, c_out: int, cfg: SelFSRConfig):
@@ -129,7 +131,8 @@ class SelfConditionedBlock(nn.Module):
         self.conv = EqConv2d(c_in, c_out, 3)
         self.norm = nn.BatchNorm2d(c_out, affine=False)  # batch stats in training, running stats in eval
         self.gamma_hidden = EqConv2d(3, cfg.gamma_hidden, 3)
-        # reconstruction (MODELS.md §4.3): linear gamma head (gain 1), last bias 1 in "bias" mode, small init.
+        # reconstruction (docs/models.md#selfsr-generator): linear gamma head (gain 1), last bias 1 in "bias" mode,
+        # small init.
         self.gamma_out = EqConv2d(cfg.gamma_hidden, c_out, 3, gain=1.0, bias_init=1.0 if self.mode == "bias" else 0.0,
                                   init_std=cfg.gamma_init_std)
 
@@ -155,12 +158,12 @@ class SelFSRLevel(nn.Module):
         self.blocks = nn.ModuleList(
             SelfConditionedBlock(c_in if i == 0 else c_out, c_out, cfg) for i in range(cfg.blocks_per_level)
         )
-        self.to_rgb = EqConv2d(c_out, 3, 1, gain=1.0)  # linear output, gain 1 (MODELS.md §4.3)
+        self.to_rgb = EqConv2d(c_out, 3, 1, gain=1.0)  # linear output, gain 1 (docs/models.md#selfsr-generator)
 
     def forward(self, h: torch.Tensor, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Features and the last gamma map; the condition is the LR input x resized to this level (bicubic)."""
         if self.upsample:
-            h = F.interpolate(h, scale_factor=2, mode="nearest")  # reconstruction (MODELS.md §4.3)
+            h = F.interpolate(h, scale_factor=2, mode="nearest")  # reconstruction (docs/models.md#selfsr-generator)
         condition = condition_image(x, h.shape[-1])
         gammas = []
         for block in self.blocks:
@@ -177,23 +180,23 @@ def condition_image(x: torch.Tensor, size: int) -> torch.Tensor:
 
 
 def up2(rgb: torch.Tensor) -> torch.Tensor:
-    """Bilinear x2 used by the fade-in (MODELS.md §4.3)."""
+    """Bilinear x2 used by the fade-in (docs/models.md#selfsr-generator)."""
     return F.interpolate(rgb, scale_factor=2, mode="bilinear", align_corners=False)
 
 
 class SelFSRGenerator(nn.Module):
     """Progressive SR generator: stem, then levels 16 -> 32 -> 64 -> 128, each with SCBs and a ToRGB.
 
-    The stage and fade-in alpha are explicit forward arguments (MODELS.md §5), so the trainer owns the schedule and
-    inference is a plain call: stage None = the last level. Stage k outputs lr_size * 2**k (1 -> 32, 2 -> 64,
-    3 -> 128); with alpha < 1 the output is alpha * ToRGB_k + (1 - alpha) * up2(ToRGB_{k-1}).
+    The stage and fade-in alpha are explicit forward arguments (docs/models.md#selfsr-generator), so the trainer owns
+    the schedule and inference is a plain call: stage None = the last level. Stage k outputs lr_size * 2**k
+    (1 -> 32, 2 -> 64, 3 -> 128); with alpha < 1 the output is alpha * ToRGB_k + (1 - alpha) * up2(ToRGB_{k-1}).
     """
 
     def __init__(self, cfg: SelFSRConfig = SelFSRConfig()):
         super().__init__()
         self.config = cfg
         w = cfg.widths
-        self.stem = EqConv2d(3, w[0], 3)  # reconstruction (MODELS.md §4.3)
+        self.stem = EqConv2d(3, w[0], 3)  # reconstruction (docs/models.md#selfsr-generator)
         self.levels = nn.ModuleList(
             SelFSRLevel(w[max(k - 1, 0)], w[k], cfg, upsample=k > 0) for k in range(len(w))
         )
@@ -224,17 +227,18 @@ class SelFSRGenerator(nn.Module):
 # ----- flow-field degradation network (LR space) -------------------------------------------------------------------
 @dataclass(frozen=True)
 class FlowDegraderConfig:
-    """G_D of MODELS.md §4.2 (reconstruction). noise_channel: append an N(0,1) map to the input (stochastic
-    degradations; off by default, the paper only perturbs the flow). image_residual: "atanh" adds the image head's
-    residual before the tanh in atanh(x) space so I_m == x_c exactly when the residual is 0; "linear" is the literal
-    tanh(x_c + r) of §4.2, which squashes bright and dark pixels at init.
+    """G_D, the flow-field degrader (reconstruction, docs/models.md#selfsr-degrader). noise_channel: append an N(0,1)
+    map to the input (stochastic degradations; off by default, the paper only perturbs the flow). image_residual:
+    "atanh" adds the image head's residual before the tanh in atanh(x) space so I_m == x_c exactly when the residual is
+    0; "linear" is the literal tanh(x_c + r), which squashes bright and dark pixels at init.
     """
 
-    width: int = 64  # reconstruction (MODELS.md §4.2)
-    blocks: int = 6  # reconstruction (MODELS.md §4.2)
-    noise_channel: bool = False  # reconstruction (MODELS.md §4.2)
-    image_residual: str = "atanh"  # reconstruction (MODELS.md §4.2): our choice, identity at init
+    width: int = 64  # reconstruction (docs/models.md#selfsr-degrader)
+    blocks: int = 6  # reconstruction (docs/models.md#selfsr-degrader)
+    noise_channel: bool = False  # reconstruction (docs/models.md#selfsr-degrader)
+    image_residual: str = "atanh"  # reconstruction (docs/models.md#selfsr-degrader): identity at init
     slope: float = 0.2
+    CHOICES: ClassVar[dict[str, tuple[str, ...]]] = {"image_residual": ("atanh", "linear")}  # model-card check
 
 
 class DegraderOutput(NamedTuple):
@@ -244,7 +248,7 @@ class DegraderOutput(NamedTuple):
 
 
 class PlainResBlock(nn.Module):
-    """Conv3x3-LReLU-Conv3x3 plus identity, no normalisation (MODELS.md §4.2)."""
+    """Conv3x3-LReLU-Conv3x3 plus identity, no normalisation (docs/models.md#selfsr-degrader)."""
 
     def __init__(self, width: int, slope: float):
         super().__init__()
@@ -257,7 +261,7 @@ class PlainResBlock(nn.Module):
 
 
 def flow_warp(image: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
-    """Sample `image` at p + flow(p) (bilinear, border padding, align_corners=True; MODELS.md §4.2).
+    """Sample `image` at p + flow(p) (bilinear, border padding, align_corners=True; docs/models.md#selfsr-degrader).
 
     With align_corners=True pixel centres map to -1..1 exactly, so a zero flow reproduces the image bit for bit.
     """
@@ -290,7 +294,7 @@ class FlowDegrader(nn.Module):
         self.trunk = nn.Sequential(*(PlainResBlock(cfg.width, cfg.slope) for _ in range(cfg.blocks)))
         self.flow_head = nn.Conv2d(cfg.width, 2, 3, 1, 1)
         self.image_head = nn.Conv2d(cfg.width, 3, 3, 1, 1)
-        # Zero flow head: the warp starts as the identity (MODELS.md §4.2). reconstruction (MODELS.md §4.2): the image
+        # Zero flow head: the warp starts as the identity. reconstruction (docs/models.md#selfsr-degrader): the image
         # head is zeroed too, so I_m == x_c at init (the default init moved pixels by up to ~0.5).
         for conv in (self.flow_head, self.image_head):
             nn.init.zeros_(conv.weight)
@@ -319,7 +323,8 @@ class FlowDegrader(nn.Module):
 class LRDiscriminator(nn.Module):
     """D_LR: spectrally normalised PatchGAN on 16x16 LR faces; B x 1 x 4 x 4 logits, 1,249,921 parameters.
 
-    reconstruction (MODELS.md §4.2): layer list and spectral norm are ours; used with BCE-with-logits (non-saturating).
+    reconstruction (docs/models.md#selfsr-discriminators): layer list and spectral norm are ours; used with
+    BCE-with-logits (non-saturating).
     """
 
     def __init__(self, width: int = 64, slope: float = 0.2):
@@ -367,16 +372,17 @@ class HRDownBlock(nn.Module):
         return (main + self.skip(F.avg_pool2d(x, 2))) / SQRT2
 
 
-HR_WIDTHS: Mapping[int, int] = {128: 128, 64: 256, 32: 512, 16: 512, 8: 512, 4: 512}  # MODELS.md §4.4 [X]
+# Channels per resolution, reconstruction (docs/models.md#selfsr-discriminators).
+HR_WIDTHS: Mapping[int, int] = {128: 128, 64: 256, 32: 512, 16: 512, 8: 512, 4: 512}
 
 
 class HRDiscriminator(nn.Module):
     """D_HR: residual ProGAN-style critic with equalized LR, fromRGB per resolution and a generator-mirroring fade.
 
-    reconstruction (MODELS.md §4.4): widths 128/256/512.. from 128 down to 4, minibatch stddev (group 4) at 4x4,
-    Conv3x3, FC 8192 -> 512, FC 512 -> 1. Full resolution (128): 23,887,489 parameters. forward(img, stage, alpha)
-    takes the same stage/alpha as the generator; stage None is inferred from the image size. Returns B x 1 scores
-    for the hinge loss.
+    reconstruction (docs/models.md#selfsr-discriminators): widths 128/256/512.. from 128 down to 4, minibatch stddev
+    (group 4) at 4x4, Conv3x3, FC 8192 -> 512, FC 512 -> 1. Full resolution (128): 23,887,489 parameters.
+    forward(img, stage, alpha) takes the same stage/alpha as the generator; stage None is inferred from the image size.
+    Returns B x 1 scores for the hinge loss.
     """
 
     def __init__(self, hr_size: int = 128, lr_size: int = 16, width_div: int = 1, mbstd_group: int = 4,

@@ -1,9 +1,9 @@
 """SPARNet and SPARNetHD (Chen et al., IEEE TIP 2021): face SR with Face Attention Units (FAU).
 
-Built from ../shared/docs/MODELS.md section 3. The SPARNet paper body is not in our sources, so the *released* builder
-(official code, [C]) is the ground truth: module names, widths and hourglass depths follow it exactly so that the
-released checkpoints load strictly (state_dict grammar in MODELS.md 3.6). Parameter counts: sparnet 10,518,867,
-sparnet-light3d 5,242,211, sparnethd 85,793,412, sparnethd-3d 90,093,793.
+Described in docs/models.md#sparnet-and-sparnethd. The SPARNet paper body is not in our sources, so the *released*
+builder (official code, [C]) is the ground truth: module names, widths and hourglass depths follow it exactly so that
+the released checkpoints load strictly (state_dict layout in docs/models.md#sparnet-checkpoints). Parameter counts:
+sparnet 10,518,867, sparnet-light3d 5,242,211, sparnethd 85,793,412, sparnethd-3d 90,093,793.
 
 Deviations that do not change any state_dict key: the HD generator is built with plain convolutions (official files
 carry legacy spectral norm; :func:`engine.zoo.fold_spectral_norm` folds them, bit-exact in eval mode), and
@@ -18,7 +18,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import ClassVar, NamedTuple
 
 import torch
 import torch.nn.functional as F
@@ -42,7 +42,7 @@ def _exact_log2(ratio: float, what: str) -> int:
 
 @dataclass(frozen=True)
 class SPARNetConfig:
-    """Arguments of the official builder (MODELS.md 3.4); defaults are the released SPARNet S16_V4_Attn2D."""
+    """Arguments of the official builder (docs/models.md#sparnet-builder); defaults: released SPARNet S16_V4_Attn2D."""
 
     min_ch: int = 32
     max_ch: int = 128
@@ -60,6 +60,7 @@ class SPARNetConfig:
     # the identity. Not with spectral norm in training (the norm of a zero weight is NaN): sparnethd-lite keeps 0.
     input_skip: bool = False
     skip_gain_init: float = 0.0
+    CHOICES: ClassVar[dict[str, tuple[str, ...]]] = {"norm": NORMS, "att": ATTENTIONS}  # model-card check
 
     def __post_init__(self) -> None:
         if self.norm not in NORMS:
@@ -77,7 +78,7 @@ class SPARNetConfig:
         if self.input_skip and self.in_size != self.out_size:
             raise ValueError("SPARNetConfig: input_skip needs in_size == out_size")
 
-    # ----- the builder arithmetic of MODELS.md 3.4 ----------------------------------------------------------------
+    # ----- the builder arithmetic (docs/models.md#sparnet-builder) ------------------------------------------------
     def clip(self, channels: int) -> int:
         return max(self.min_ch, min(channels, self.max_ch))
 
@@ -295,7 +296,8 @@ class SPARNet(nn.Module):
 
 
 def init_official_(model: nn.Module) -> nn.Module:
-    """The official initialisation (MODELS.md 3.10): conv N(0, 0.02), biases 0, BN gamma N(1, 0.02); IN stays 1/0."""
+    """The official initialisation (docs/models.md#sparnet-training): conv N(0, 0.02), biases 0, BN gamma N(1, 0.02);
+    IN stays 1/0."""
     with torch.no_grad():
         for m in model.modules():
             if isinstance(m, nn.Conv2d):

@@ -38,6 +38,9 @@ class Case:
     what: str = ""  # the README line
     min_faces: int = 0  # for restored images: faces that must be found and restored
     heavy: bool = False  # generated only with --heavy (slow tests)
+    note: str = ""  # regex of a note the run must print (restored images; what reading or writing left out)
+    output: str = ""  # the expected output name when it is not <stem>_fsrnet<suffix>
+    stage: str = "read"  # refused images: "read" (restore_photo refuses) or "write" (the writer refuses the size)
 
 
 # ----- sources ----------------------------------------------------------------------------------------------------
@@ -224,6 +227,66 @@ def _rgba(path: Path, face: np.ndarray, shared: Path) -> None:
     save(path, np.dstack([face, alpha]), format="PNG")
 
 
+def _float_grey(path: Path, face: np.ndarray, shared: Path) -> None:
+    import tifffile
+
+    grey = face.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)  # 0-255 floats, as numpy users save
+    tifffile.imwrite(path, grey)
+
+
+def _animated(path: Path, face: np.ndarray, shared: Path) -> None:
+    from PIL import Image
+
+    frames = [Image.fromarray(face), Image.fromarray(face[:, ::-1].copy()), Image.fromarray(face // 2)]
+    frames[0].save(path, format="GIF", save_all=True, append_images=frames[1:], duration=200, loop=0)
+
+
+def _multipage(path: Path, face: np.ndarray, shared: Path) -> None:
+    import tifffile
+
+    tifffile.imwrite(path, np.stack([face, face // 2]), photometric="rgb")
+
+
+def jpeg_segment(marker: int, payload: bytes) -> bytes:
+    return struct.pack(">BBH", 0xFF, marker, len(payload) + 2) + payload
+
+
+def _xmp_iptc(path: Path, face: np.ndarray, shared: Path) -> None:
+    """A JPEG with an XMP packet (APP1) and an IPTC caption (APP13 Photoshop 8BIM 0x0404), as photo managers write."""
+    import io
+
+    buf = io.BytesIO()
+    save(buf, face, format="JPEG", quality=92)  # type: ignore[arg-type]
+    xmp = (b"http://ns.adobe.com/xap/1.0/\x00<x:xmpmeta xmlns:x='adobe:ns:meta/'><rdf:RDF xmlns:rdf='http://www.w3.org/"
+           b"1999/02/22-rdf-syntax-ns#'><rdf:Description dc:title='corpus' xmlns:dc='http://purl.org/dc/elements/1.1/'"
+           b"/></rdf:RDF></x:xmpmeta>")
+    caption = b"corpus caption"
+    iptc = b"\x1c\x02\x78" + struct.pack(">H", len(caption)) + caption
+    resource = b"8BIM\x04\x04\x00\x00" + struct.pack(">I", len(iptc)) + iptc + b"\x00" * (len(iptc) % 2)
+    data = buf.getvalue()
+    path.write_bytes(data[:2] + jpeg_segment(0xE1, xmp) + jpeg_segment(0xED, b"Photoshop 3.0\x00" + resource)
+                     + data[2:])
+
+
+def _big_exif(path: Path, face: np.ndarray, shared: Path) -> None:
+    """EXIF just under JPEG's 64 KB segment: with the provenance note added it no longer fits one segment."""
+    from PIL import Image
+
+    exif = Image.Exif()
+    exif[0x010F] = "CorpusCam"
+    exif[0x010E] = "a long caption " * 4350  # 65,250 bytes of ImageDescription: 65,306 bytes of EXIF in all
+    save(path, face, format="JPEG", quality=92, exif=exif.tobytes())
+
+
+def _wide(path: Path, face: np.ndarray, shared: Path) -> None:
+    strip = np.repeat(np.linspace(30, 220, 35_000, dtype=np.float32)[None, :, None], 40, axis=0)
+    save(path, np.repeat(strip, 3, axis=2).astype(np.uint8), format="JPEG", quality=80)
+
+
+LONG_NAME = "long_" + "x" * 241 + ".jpg"  # 250 bytes: the longest name most file systems allow, minus a little
+LONG_STEM = "s" * 226 + ".png"  # fits, but `_fsrnet` and the temporary `.part` name did not
+
+
 IMAGE_MAKERS: dict[str, Maker] = {
     "truncated.jpg": _truncated(".jpg"),
     "truncated.png": _truncated(".png"),
@@ -248,6 +311,17 @@ IMAGE_MAKERS: dict[str, Maker] = {
     **{f"orientation_{n}.jpg": _orientation(n) for n in range(1, 9)},
     "large_1200x1200.jpg": _large_ci,
     "huge_100mp.jpg": _big,
+    "float_grey_0_255.tif": _float_grey,
+    "cmyk_tiff.tif": lambda p, f, s: save(p, f, "CMYK", format="TIFF"),
+    "animated.gif": _animated,
+    "multipage.tif": _multipage,
+    "avif_photo.avif": lambda p, f, s: save(p, f, format="AVIF", quality=90),
+    "jp2_photo.jp2": lambda p, f, s: save(p, f, format="JPEG2000"),
+    "xmp_iptc.jpg": _xmp_iptc,
+    "big_exif.jpg": _big_exif,
+    "wide_35000x40.jpg": _wide,
+    LONG_NAME: lambda p, f, s: save(p, f, format="JPEG", quality=92),
+    LONG_STEM: lambda p, f, s: save(p, f, format="PNG"),
 }
 
 _READ = "no output, the batch goes on"
@@ -284,6 +358,30 @@ CASES: list[Case] = [
          what="CI stand-in for the 100 MP case: restored; refused when over a lowered pixel/memory limit"),
     Case("huge_100mp.jpg", "image", "restored", min_faces=2, heavy=True,
          what="100 MP: restored (detection on a downscaled copy); peak RSS measured"),
+    Case("float_grey_0_255.tif", "image", "restored", min_faces=1,
+         what="float32 grey TIFF on a 0-255 scale: read at its real brightness (came back all white)"),
+    Case("cmyk_tiff.tif", "image", "restored", min_faces=1,
+         what="CMYK TIFF: converted to RGB, no alpha invented (came back RGBA)"),
+    Case("animated.gif", "image", "restored", min_faces=1, output="animated_fsrnet.png",
+         note=r"GIF with 3 frames: only the first is restored",
+         what="animated GIF: first frame restored to PNG, a note says the other frames are not in the output"),
+    Case("multipage.tif", "image", "restored", min_faces=1, note=r"TIFF with 2 pages: only the first is restored",
+         what="two-page TIFF: first page restored, a note names the page left out"),
+    Case("avif_photo.avif", "image", "restored", min_faces=1, output="avif_photo_fsrnet.png",
+         what="AVIF: read in a folder batch as one at a time (was skipped without a word), written as PNG"),
+    Case("jp2_photo.jp2", "image", "restored", min_faces=1, output="jp2_photo_fsrnet.png",
+         what="JPEG 2000: read in a folder batch as one at a time (was skipped without a word), written as PNG"),
+    Case("xmp_iptc.jpg", "image", "restored", min_faces=1,
+         note=r"XMP metadata is not carried over.*|IPTC metadata is not carried over",
+         what="XMP and IPTC blocks: restored, a note says they are not carried over (were dropped silently)"),
+    Case("big_exif.jpg", "image", "restored", min_faces=1, note=r"provenance note is in a JPEG comment",
+         what="64 KB EXIF: written, the provenance note moves to a JPEG comment (failed at writing: EXIF too long)"),
+    Case("wide_35000x40.jpg", "image", "refused", r"70000 x 80 is over JPEG's limit of 65535 px", stage="write",
+         what="output over JPEG's 65535 px: refused before restoring, says to choose PNG or TIFF (failed after)"),
+    Case(LONG_NAME, "image", "restored", min_faces=1, output="long_" + "x" * 115 + "_fsrnet.jpg",
+         what="250-byte file name: restored, output name shortened to fit (aborted the whole batch)"),
+    Case(LONG_STEM, "image", "restored", min_faces=1, output="s" * 120 + "_fsrnet.png",
+         what="226-character stem: restored, output name shortened (the temporary .part name was over 255 bytes)"),
     Case("truncated.pth", "checkpoint", "refused", r"truncated\.pth: not a readable checkpoint",
          "clear error before any photo is read"),
     Case("truncated.safetensors", "checkpoint", "refused", r"truncated\.safetensors: not a readable checkpoint",
@@ -294,6 +392,56 @@ CASES: list[Case] = [
          "names the tensors holding NaN"),
     Case("pickle_exploit.pth", "checkpoint", "refused", r"pickle_exploit\.pth: not a readable checkpoint",
          "refused by weights_only=True; the payload never runs"),
+    Case("int64_weights.safetensors", "checkpoint", "refused",
+         r"int64_weights\.safetensors: does not fit .*not floating point .*\(int64 vs model float32\)",
+         "the tiny weights cast to int64: names the integer tensors instead of pasting flat squares"),
+    Case("card_width_4096.safetensors", "checkpoint", "refused",
+         r"card_width_4096\.json: config \(width=4096\) makes fsrnet a network of (more than )?[\d,]+ parameters",
+         "card setting `width: 4096` (6 G parameters): counted on the meta device, refused before allocating"),
+    Case("card_not_object.safetensors", "checkpoint", "refused",
+         r"card_not_object\.json: must be a JSON object, got a list", "card `[]`: clear error naming the card"),
+    Case("card_width_abc.safetensors", "checkpoint", "refused",
+         r"card_width_abc\.json: config\.width must be an integer, got \"abc\"",
+         "card setting `width: \"abc\"`: names the card and the bad field"),
+    Case("torchscript.pth", "checkpoint", "refused",
+         r"torchscript\.pth: a TorchScript archive .*only plain state dicts load",
+         "a torch.jit.save archive: named as such, never the weights_only=False advice"),
+    Case("unknown_wrapper.pth", "checkpoint", "refused",
+         r"unknown_wrapper\.pth: does not hold a state_dict \(top-level keys: 'generator', 'step'; .*params_ema",
+         "a dict without recognised weights: lists its keys and the recognised ones"),
+    Case("weights_folder", "checkpoint", "refused", r"weights_folder: is a folder, not a weight file",
+         "a folder given as the weight file: says so"),
+    # naming: one run's outputs never collide, never leave the output folder (tests/reliability/test_naming.py)
+    Case("a.jpg + a.JPG", "naming", "restored", what="two photos, two outputs (`a`, `a~2`); a re-run finds both done "
+         "by their provenance (was: 1 restored, 1 'already done', a photo lost)"),
+    Case("x.jpg + x.png --ext png", "naming", "restored", what="two outputs, `x_fsrnet.png` and `x~2_fsrnet.png`"),
+    Case("clash with --overwrite", "naming", "restored", what="both restored to their own files (one replaced the "
+         "other)"),
+    Case("folder at the output name", "naming", "restored", what="the photo goes to the next free name, the folder "
+         "is untouched (counted as 'already done')"),
+    Case("foreign file at the output name", "naming", "restored", what="kept byte-identical, the photo goes to the "
+         "next free name; only this input's own earlier output counts as done"),
+    Case("--suffix 'x/../../../precious'", "naming", "refused", r"not a plain file-name part",
+         "refused before any work, exit 2 (replaced a file three folders up)"),
+    Case("--suffix a/b", "naming", "refused", r"not a plain file-name part", "refused, exit 2 (made sub-folders)"),
+    Case("-o '' / -i ''", "naming", "refused", r"is empty", "refused, exit 2 (wrote into / restored the current "
+         "folder)"),
+    # inputs that hung, ate memory or lied (tests/reliability/test_inputs.py)
+    Case("FIFO as -i, as a photo, in a folder", "input", "refused", r"is a FIFO \(named pipe\)",
+         "refused without opening it (hung; NotADirectoryError traceback); a folder batch names it and goes on"),
+    Case("link to /dev/zero", "input", "refused", r"is a character device",
+         "refused without reading (read until memory ran out)"),
+    Case("file over the size limit", "input", "refused", r"over the .* limit",
+         "refused before reading (`FSR_STUDIO_MAX_FILE_MB`, default 2 GB; a 3 GB file cost 3.4 GB, 40 GB ended in "
+         "an empty MemoryError)"),
+    Case("broken link", "input", "refused", r"a broken link", "named as a broken link, alone or in a folder batch "
+         "(skipped without a word)"),
+    Case("-s 1e-9", "input", "refused", r"between 1 and 16", "refused, exit 2 (wrote a 1x1 image, '1 face "
+         "restored')"),
+    Case("--precision bogus, --quality 0", "input", "refused", r"--precision must be|--quality must be",
+         "refused before any model loads, exit 2"),
+    Case("Ctrl+C while starting", "input", "refused", r"interrupted", "one line, exit 130 (KeyboardInterrupt "
+         "traceback)"),
     Case("read-only output folder", "environment", "refused", r"cannot write to the output folder",
          "clear error before any work, exit 1, nothing written"),
     Case("full disk", "environment", "refused", r"no space left on device",
@@ -326,6 +474,23 @@ def tiny_fsrnet():
 
 TINY_CARD = {"width": 8, "prior_width": 16, "encoder_blocks": 1, "coarse_blocks": 1, "decoder_blocks": 1,
              "stacks": 1}
+TINY_MODEL_CARD = {"variant": "fsrnet", "config": TINY_CARD}  # the card `put` writes unless a case brings its own
+HOSTILE_CARDS = {  # cases whose weights are the good tiny ones and whose card is the problem
+    "card_width_4096.safetensors": {"variant": "fsrnet", "config": {"width": 4096}},
+    "card_not_object.safetensors": [],
+    "card_width_abc.safetensors": {"variant": "fsrnet", "config": {"width": "abc"}},
+}
+
+
+def _torchscript(path: Path) -> None:
+    """torch.jit.save of a scripted module (the tiny model's coarse branch: FSRNet's prior net does not script)."""
+    import warnings
+
+    import torch
+
+    with warnings.catch_warnings():  # torch.jit is deprecated, which is beside the point here
+        warnings.simplefilter("ignore", DeprecationWarning)
+        torch.jit.save(torch.jit.script(tiny_fsrnet().coarse), str(path))
 
 
 def make_checkpoints(folder: Path, marker: Path) -> dict[str, Path]:
@@ -342,10 +507,12 @@ def make_checkpoints(folder: Path, marker: Path) -> dict[str, Path]:
     good = tiny_fsrnet().state_dict()
     out: dict[str, Path] = {}
 
-    def put(name: str, write: Callable[[Path], None]) -> None:
+    def put(name: str, write: Callable[[Path], None], card: object = TINY_MODEL_CARD) -> None:
+        """Write case `name` and its card (None: no card, as for a folder)."""
         path = folder / name
         write(path)
-        path.with_suffix(".json").write_text(json.dumps({"variant": "fsrnet", "config": TINY_CARD}))
+        if card is not None:
+            path.with_suffix(".json").write_text(json.dumps(card))
         out[name] = path
 
     full_pth, full_st = folder / "full.pth", folder / "full.safetensors"
@@ -362,6 +529,12 @@ def make_checkpoints(folder: Path, marker: Path) -> dict[str, Path]:
     put("nan_weights.safetensors", lambda p: save_file(nan, str(p)))
     first = next(iter(good))
     put("pickle_exploit.pth", lambda p: torch.save({"params": {first: Exploit(marker)}}, p))
+    put("int64_weights.safetensors", lambda p: save_file({k: v.to(torch.int64) for k, v in good.items()}, str(p)))
+    for name, card in HOSTILE_CARDS.items():
+        put(name, lambda p: save_file({k: v.contiguous() for k, v in good.items()}, str(p)), card)
+    put("torchscript.pth", _torchscript)
+    put("unknown_wrapper.pth", lambda p: torch.save({"generator": good, "step": 1000}, p))
+    put("weights_folder", lambda p: p.mkdir(), card=None)
     return out
 
 

@@ -180,20 +180,22 @@ def measure_auto(photo: Path, args: argparse.Namespace) -> dict[str, Any]:
 
     from .auto import AUTO
     from .restore import load_models, restore_photo
+    from .settings import RestoreSettings
 
     if args.threads:
         torch.set_num_threads(args.threads)
     base = _peak_rss_mb()
     detector_model = None if DETECTOR_FILES.get(args.detector) is None else \
         args.detector_models / DETECTOR_FILES[args.detector]
-    kw = dict(detector=args.detector, detector_model=detector_model, precision=args.precision, no_harm=True)
+    settings = RestoreSettings(scale=args.scale, detector=args.detector, detector_model=detector_model,
+                               precision=args.precision, no_harm=True)
     t0 = time.perf_counter()
     models = load_models([AUTO])
     t_load = time.perf_counter() - t0
-    cold = restore_photo(photo, models, args.scale, **kw)
+    cold = restore_photo(photo, models, settings=settings)
     t_cold = time.perf_counter() - t0
     t0 = time.perf_counter()
-    warm = restore_photo(photo, models, args.scale, **kw)
+    warm = restore_photo(photo, models, settings=settings)
     t_warm = time.perf_counter() - t0
     faces = warm.faces
     picks = Counter(f.chosen[AUTO] if f.pasted(AUTO) else

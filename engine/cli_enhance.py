@@ -184,28 +184,36 @@ def check_output_size(path: Path, targets: dict[str, Path], scale: float) -> Non
         check_writable(output_format(target), width, height)
 
 
+def settings_from(args: argparse.Namespace) -> Any:
+    """The one RestoreSettings of this run, from the flags (raises ValueError naming the bad flag's value)."""
+    from .settings import RestoreSettings
+
+    return RestoreSettings(scale=args.upscale, detector=args.detector, detector_model=args.detector_model,
+                           only_center_face=args.only_center_face, aligned=args.aligned, blend=args.blend,
+                           tta=args.tta, precision=args.precision, color_match=not args.no_color_match,
+                           mask=args.mask, no_harm=getattr(args, "no_harm", True))
+
+
+FLAG_OF = {"scale": "--upscale", "blend": "--blend", "precision": "--precision", "mask": "--mask"}
+
+
 def check_options(args: argparse.Namespace) -> str | None:
     """Every option checked before any model loads; returns the error message, None when all are usable."""
-    from .accel import MODES
     from .naming import NamingError, check_suffix
-    from .restore import check_scale
 
     if not args.input.strip():
         return "-i/--input is empty: give a photo or a folder"
     if not args.output.strip():
         return "-o/--output is empty: give an output folder"
-    if not 0.0 <= args.blend <= 1.0:
-        return f"--blend must be between 0 and 1, got {args.blend}"
     if not 1 <= args.quality <= 100:
         return f"--quality must be between 1 and 100, got {args.quality}"
-    if args.precision != "auto" and args.precision not in MODES:
-        return f"--precision must be auto, {', '.join(MODES)}; got {args.precision!r}"
     try:
-        check_scale(args.upscale)
+        settings_from(args)
         if args.suffix is not None:
             check_suffix(args.suffix)
     except (ValueError, NamingError) as exc:
-        return f"--upscale: {exc}" if "scale" in str(exc) else str(exc)
+        field = str(exc).split(" ", 1)[0]
+        return f"{FLAG_OF[field]} {str(exc).split(' ', 1)[1]}" if field in FLAG_OF else str(exc)
     return None
 
 
@@ -385,6 +393,7 @@ def run(args: argparse.Namespace) -> int:
         return 1
     if clean_leftovers(output):
         _say("removed temporary files left by an interrupted run")
+    settings = settings_from(args).but(device=device)
     try:
         plans = plan_run(inputs, output, suffixes, args.ext)
     except NamingError as exc:
@@ -403,7 +412,7 @@ def run(args: argparse.Namespace) -> int:
             skipped += 1
             continue
         try:
-            report, seconds, notes = process_photo(plan, models, output, args, device, inputs)
+            report, seconds, notes = process_photo(plan, models, output, args, settings, inputs)
         except KeyboardInterrupt:
             bar.close()
             print("interrupted: finished photos are kept; run the same command again to continue", file=sys.stderr)
@@ -441,7 +450,7 @@ def describe_error(exc: BaseException) -> str:
 
 
 def process_photo(plan: Any, models: list[Any], output: Path, args: argparse.Namespace,
-                  device: Any, inputs: list[Path]) -> tuple[dict[str, Any], float, list[str]]:
+                  settings: Any, inputs: list[Path]) -> tuple[dict[str, Any], float, list[str]]:
     """Restore one photo and write its planned outputs (engine.naming.PhotoOutputs); returns ({"found", "restored":
     face counts, "lines": the per-face report, "targets": the files written}, seconds, notes). The restored images
     are not kept beyond this photo."""
@@ -453,11 +462,7 @@ def process_photo(plan: Any, models: list[Any], output: Path, args: argparse.Nam
     for target in targets.values():
         check_not_input(target, inputs)
     check_output_size(path, targets, args.upscale)
-    result = restore_photo(path, models, args.upscale, detector=args.detector, detector_model=args.detector_model,
-                           only_center_face=args.only_center_face, aligned=args.aligned, blend=args.blend,
-                           tta=args.tta, device=device, precision=args.precision,
-                           color_match=not args.no_color_match, mask=args.mask,
-                           no_harm=getattr(args, "no_harm", True))
+    result = restore_photo(path, models, settings=settings)
     notes = list(result.notes) + [n for f in result.faces for n in f.notes]
     stem = plan.stem
     if args.save_faces:
@@ -478,7 +483,7 @@ def process_photo(plan: Any, models: list[Any], output: Path, args: argparse.Nam
         provenance = {**result.provenance[model.label], "source": path.name}
         notes += write_image(targets[model.label], pixels, alpha=alpha, metadata=result.metadata,
                              provenance=provenance, inputs=inputs, quality=args.quality)
-    no_harm = getattr(args, "no_harm", True)
+    no_harm = settings.no_harm
     report = {"found": len(result.faces),
               "restored": sum(1 for f in result.faces if any(f.pasted(m.label, no_harm) for m in models)),
               "lines": face_lines(result.faces, [m.label for m in models], no_harm), "targets": targets}

@@ -20,6 +20,7 @@ import numpy as np
 
 from .faces.align import AlignedFace
 from .faces.detect import Detection
+from .settings import SCALE_RANGE, RestoreSettings, check_scale  # noqa: F401 - SCALE_RANGE re-exported
 
 ModelSpec = "str | tuple[str, Any]"  # a zoo name, or (name, nn.Module) for user/untrained networks
 Progress = Callable[[int, int, str], None]
@@ -349,26 +350,27 @@ def _face_results(rgb: np.ndarray, detections: Sequence[Detection], protocols: S
     return faces
 
 
-def _run_auto(model: AutoModel, faces: Sequence[FaceResult], **kw: Any) -> None:
+def _run_auto(model: AutoModel, faces: Sequence[FaceResult], settings: RestoreSettings, gray: bool,
+              steps: _Steps) -> None:
     """Group the faces by the candidate auto picks for their size, run each group under the label "auto"."""
     groups: dict[str, list[FaceResult]] = {}
     for face in faces:
         chosen, reason = model.choose(face)
         face.notes.append(reason)
         if chosen is None:
-            kw["steps"].advance(1, f"{model.label}: face {face.index + 1} kept as is")
+            steps.advance(1, f"{model.label}: face {face.index + 1} kept as is")
             continue
         face.chosen[model.label] = chosen.variant.name
         groups.setdefault(chosen.variant.name, []).append(face)
     for name, group in groups.items():
-        _run_model(model.candidates[name], group, label=model.label, **kw)
+        _run_model(model.candidates[name], group, settings, gray, steps, label=model.label)
 
 
-def _run_any(model: Any, faces: Sequence[FaceResult], **kw: Any) -> None:
+def _run_any(model: Any, faces: Sequence[FaceResult], settings: RestoreSettings, gray: bool, steps: _Steps) -> None:
     if isinstance(model, AutoModel):
-        _run_auto(model, faces, **kw)
+        _run_auto(model, faces, settings, gray, steps)
     else:
-        _run_model(model, faces, **kw)
+        _run_model(model, faces, settings, gray, steps)
     for face in faces:
         check_face(face, model.label)
 
@@ -387,8 +389,8 @@ def check_face(face: FaceResult, label: str) -> None:
         face.notes.append(f"{label}: {check.describe()}: not pasted, the face keeps its upscaled original")
 
 
-def _run_model(model: LoadedModel, faces: Sequence[FaceResult], *, tta: bool, device: Any, precision: str,
-               batch_size: int, gray: bool, steps: _Steps, label: str | None = None) -> None:
+def _run_model(model: LoadedModel, faces: Sequence[FaceResult], settings: RestoreSettings, gray: bool, steps: _Steps,
+               label: str | None = None) -> None:
     """Run one model over every usable face in batches, storing outputs, maps, seconds and notes on the faces
     (under `label`, default the model's own)."""
     import torch
@@ -409,11 +411,12 @@ def _run_model(model: LoadedModel, faces: Sequence[FaceResult], *, tta: bool, de
             continue
         lr = crop.image if crop.size == v.lr_size else pil_resize(crop.image, v.lr_size)
         todo.append((face, lr))
+    batch_size = settings.batch_size
     for start in range(0, len(todo), batch_size):
         steps.check()
         chunk = todo[start:start + batch_size]
-        result = infer_faces(v.name, model.module, [lr for _, lr in chunk], tta=tta, mode=precision,
-                             device=device, batch_size=batch_size)
+        result = infer_faces(v.name, model.module, [lr for _, lr in chunk], tta=settings.tta, mode=settings.precision,
+                             device=settings.device, batch_size=batch_size)
         outputs = result.images
         if gray:
             luma = outputs.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
@@ -436,45 +439,43 @@ def _run_model(model: LoadedModel, faces: Sequence[FaceResult], *, tta: bool, de
         steps.advance(len(chunk), f"{label}: {min(start + len(chunk), len(todo))}/{len(todo)} faces")
 
 
-def restore_faces(image: np.ndarray, detections: Sequence[Detection], models: Sequence[Any] = ("fsrnet",), *,
-                  aligned: bool = False, tta: bool = False, device: Any = None,
-                  progress: Progress | None = None, cancel: Cancel | None = None, precision: str = "auto",
-                  batch_size: int = 8) -> list[FaceResult]:
+def restore_faces(image: np.ndarray, detections: Sequence[Detection], models: Sequence[Any] = ("fsrnet",),
+                  settings: RestoreSettings | None = None, *, progress: Progress | None = None,
+                  cancel: Cancel | None = None, **options: Any) -> list[FaceResult]:
     """Crop each detected face per model protocol and run every model on it (batched, inference mode).
 
     image: the photo the detections refer to (RGB/grey/RGBA, uint8/uint16). With `aligned`, the image itself is the
     face crop and `detections` may be empty. Faces too small for a model are noted and skipped for that model.
+    settings: a RestoreSettings; `options` are its fields by keyword (aligned=True, precision="fp32", ...).
     """
     from .io import is_gray_content, to_rgb8
 
-    loaded = load_models(models, device)
+    settings = RestoreSettings.of(settings, **options)
+    loaded = load_models(models, settings.device)
     rgb = to_rgb8(image)
-    if aligned and not detections:
+    if settings.aligned and not detections:
         detections = [_aligned_detection(rgb.shape)]
-    faces = _face_results(rgb, detections, sorted({p for m in loaded for p in m.protocols}), aligned)
-    steps = _Steps(len(faces) * len(loaded), progress, cancel)
+    steps = _Steps(len(detections) * len(loaded), progress, cancel)
     gray = is_gray_content(np.asarray(image)[..., :3] if np.asarray(image).ndim == 3 else np.asarray(image))
+    return _restore_detected(rgb, detections, loaded, settings, gray, steps)
+
+
+def _restore_detected(rgb: np.ndarray, detections: Sequence[Detection], loaded: Sequence[Any],
+                      settings: RestoreSettings, gray: bool, steps: _Steps,
+                      timings: dict[str, float] | None = None) -> list[FaceResult]:
+    """Align every detection for every protocol the models need, run each model, mark faces no model restored;
+    the shared core of restore_faces and restore_photo (which times each step)."""
+    tick = time.perf_counter()
+    faces = _face_results(rgb, detections, sorted({p for m in loaded for p in m.protocols}), settings.aligned)
+    if timings is not None:
+        timings["align"], tick = time.perf_counter() - tick, time.perf_counter()
     for model in loaded:
-        _run_any(model, faces, tta=tta, device=device, precision=precision, batch_size=batch_size, gray=gray,
-                 steps=steps)
+        _run_any(model, faces, settings, gray, steps)
+        if timings is not None:
+            timings[f"restore:{model.label}"], tick = time.perf_counter() - tick, time.perf_counter()
     for face in faces:
         face.skipped = not face.outputs
     return faces
-
-
-SCALE_RANGE = (1.0, 16.0)  # a face restorer enlarges; below x1 a restored face would be pasted into a thumbnail
-
-
-def check_scale(scale: float) -> float:
-    """The photo's final scale, refused outside SCALE_RANGE (x1e-9 once wrote a 1x1 image "with 1 face restored")."""
-    lo, hi = SCALE_RANGE
-    try:
-        value = float(scale)
-    except (TypeError, ValueError):
-        raise ValueError(f"scale must be a number, got {scale!r}") from None
-    if not lo <= value <= hi:
-        raise ValueError(f"scale must be between {lo:g} and {hi:g}, got {value:g}")
-    return value
 
 
 def compose_photo(image: np.ndarray, faces: Sequence[FaceResult], model: str, scale: float = 2, *,
@@ -542,25 +543,21 @@ def provenance_of(model: Any, faces: Sequence[FaceResult], settings: dict[str, A
     return row
 
 
-def restore_photo(source: str | Path | np.ndarray, models: Sequence[Any] = ("fsrnet",), scale: float = 2, *,
-                  detector: str = "dlib", detector_model: str | Path | None = None, only_center_face: bool = False,
-                  aligned: bool = False, blend: float = 1.0, tta: bool = False, device: Any = None,
-                  progress: Progress | None = None, cancel: Cancel | None = None, precision: str = "auto",
-                  color_match: bool = True, mask: str = "square", batch_size: int = 8,
-                  no_harm: bool = True) -> PhotoResult:
+def restore_photo(source: str | Path | np.ndarray, models: Sequence[Any] = ("fsrnet",), scale: float | None = None,
+                  *, settings: RestoreSettings | None = None, progress: Progress | None = None,
+                  cancel: Cancel | None = None, **options: Any) -> PhotoResult:
     """Read (if a path), detect, align, restore with every model, paste back; see the module docstring.
 
     models: zoo names, (name, nn.Module) pairs or LoadedModel objects; the first one gives ``result.image``.
+    settings: a RestoreSettings (engine.settings); `scale` and the keyword `options` (detector=, blend=, tta=,
+    precision=, no_harm=, ...: its fields) change it for this call.
     Raises engine.io.ImageReadError for unusable photos, engine.zoo.WeightsNotFound for missing weights,
     engine.faces.detect.DetectorModelMissing for a missing optional detector model, Cancelled when cancel() is True.
     A photo without faces is not an error: the result is the upscaled photo with a note.
     """
-    from .faces.detect import center_face
     from .io import ImageMetadata, is_gray_content, read_image, split_alpha, to_rgb8
 
-    check_scale(scale)
-    if not 0.0 <= float(blend) <= 1.0:
-        raise ValueError(f"blend must be in [0, 1], got {blend}")
+    s = RestoreSettings.of(settings, scale=scale, **options)
     timings: dict[str, float] = {}
     t_start = tick = time.perf_counter()
     if isinstance(source, np.ndarray):
@@ -574,48 +571,47 @@ def restore_photo(source: str | Path | np.ndarray, models: Sequence[Any] = ("fsr
         raise TypeError(f"expected uint8 or uint16 pixels, got {pixels.dtype}")
     timings["read"], tick = time.perf_counter() - tick, time.perf_counter()
     notes: list[str] = list(metadata.notes)
-    loaded = load_models(models, device, notes=notes)
+    loaded = load_models(models, s.device, notes=notes)
     timings["load_models"], tick = time.perf_counter() - tick, time.perf_counter()
-    check_output_memory(pixels, alpha, float(scale), len(loaded), source_name or "the photo")
+    check_output_memory(pixels, alpha, s.scale, len(loaded), source_name or "the photo")
     rgb = to_rgb8(pixels)
     steps = _Steps(1, progress, cancel)
     steps.check()
-    if aligned:
-        detections = [_aligned_detection(rgb.shape)]
-    else:
-        detections, detect_note = detect_in_photo(rgb, detector, detector_model)
-        if detect_note:
-            notes.append(detect_note)
-        if only_center_face and detections:
-            detections = [center_face(detections, rgb.shape)]
-    if not detections:
-        notes.append("no face found: the photo is only upscaled")
-    timings["detect"], tick = time.perf_counter() - tick, time.perf_counter()
-    faces = _face_results(rgb, detections, sorted({p for m in loaded for p in m.protocols}), aligned)
-    timings["align"], tick = time.perf_counter() - tick, time.perf_counter()
+    detections = _photo_detections(rgb, s, notes)
+    timings["detect"] = time.perf_counter() - tick
     gray = is_gray_content(pixels)
     if gray and pixels.ndim == 3:
         notes.append("grey content stored as RGB: restored faces are converted to grey")
-    steps.total = 1 + len(faces) * len(loaded) + len(loaded)
-    steps.advance(1, f"{len(faces)} face(s) found")
-    for model in loaded:
-        _run_any(model, faces, tta=tta, device=device, precision=precision, batch_size=batch_size, gray=gray,
-                 steps=steps)
-        timings[f"restore:{model.label}"], tick = time.perf_counter() - tick, time.perf_counter()
-    for face in faces:
-        face.skipped = not face.outputs
+    steps.total = 1 + len(detections) * len(loaded) + len(loaded)
+    steps.advance(1, f"{len(detections)} face(s) found")
+    faces = _restore_detected(rgb, detections, loaded, s, gray, steps, timings)
     images: dict[str, np.ndarray] = {}
+    tick = time.perf_counter()
     for model in loaded:
-        images[model.label] = compose_photo(pixels, faces, model.label, scale, blend=blend, alpha=alpha,
-                                            color_match=color_match, mask="none" if aligned else mask,
-                                            no_harm=no_harm)
+        images[model.label] = compose_photo(pixels, faces, model.label, s.scale, blend=s.blend, alpha=alpha,
+                                            color_match=s.color_match, mask="none" if s.aligned else s.mask,
+                                            no_harm=s.no_harm)
         timings[f"paste:{model.label}"], tick = time.perf_counter() - tick, time.perf_counter()
         steps.advance(1, f"{model.label}: photo composed")
     timings["total"] = time.perf_counter() - t_start
-    settings = {"scale": float(scale), "detector": "aligned input" if aligned else detector, "blend": float(blend),
-                "tta": bool(tta), "only_center_face": bool(only_center_face), "color_match": bool(color_match),
-                "mask": mask, "no_harm_check": bool(no_harm)}
-    provenance = {m.label: provenance_of(m, faces, settings, no_harm) for m in loaded}
+    provenance = {m.label: provenance_of(m, faces, s.record(), s.no_harm) for m in loaded}
     return PhotoResult(image=images[loaded[0].label], images=images, faces=faces, timings=timings,
-                       source=source_name, metadata=metadata, scale=float(scale), models=[m.label for m in loaded],
+                       source=source_name, metadata=metadata, scale=s.scale, models=[m.label for m in loaded],
                        notes=notes, provenance=provenance)
+
+
+def _photo_detections(rgb: np.ndarray, settings: RestoreSettings, notes: list[str]) -> list[Detection]:
+    """The faces restore_photo works on: the whole image when aligned, else the detector's (only the centre one
+    with only_center_face); notes what the detector says and when it found nothing."""
+    from .faces.detect import center_face
+
+    if settings.aligned:
+        return [_aligned_detection(rgb.shape)]
+    detections, detect_note = detect_in_photo(rgb, settings.detector, settings.detector_model)
+    if detect_note:
+        notes.append(detect_note)
+    if settings.only_center_face and detections:
+        detections = [center_face(detections, rgb.shape)]
+    if not detections:
+        notes.append("no face found: the photo is only upscaled")
+    return list(detections)

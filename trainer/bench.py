@@ -37,20 +37,14 @@ def data_for(model: str) -> tuple[str, dict[str, Any]]:
 def measure(model: str, mode: str, batch: int, steps: int, warmup: int) -> dict[str, Any]:
     from .config import TrainConfig
     from .loop import Trainer, resolve_config
-    from .precision import Precision
 
     data, options = data_for(model)
     with tempfile.TemporaryDirectory() as run:
         cfg = resolve_config(TrainConfig(model=model, data=data, batch=batch, steps=steps + warmup, run_dir=run,
                                          options=options, fast=MODES[mode][0], ema_decay=0.0))
-        trainer = Trainer(cfg)
+        trainer = Trainer(cfg, channels_last=MODES[mode][1])
         trainer.setup()
-        precision = Precision(trainer.device, *MODES[mode])
-        recipe = trainer.recipe
-        recipe.precision = precision
-        recipe.nets = {k: precision.prepare(v) for k, v in recipe.nets.items()}
-        if hasattr(recipe, "perceptual"):
-            recipe.perceptual = precision.prepare(recipe.perceptual)
+        precision, recipe = trainer.precision, trainer.recipe
         keys = trainer.loader().batch_sampler.keys(0)
         batch_data = torch.utils.data.default_collate([trainer.dataset[k] for k in keys])
         recipe.set_train()

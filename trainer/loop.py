@@ -101,8 +101,11 @@ class Cancel:
 
 
 class Trainer:
-    def __init__(self, cfg: TrainConfig, events: Events | None = None):
+    def __init__(self, cfg: TrainConfig, events: Events | None = None, channels_last: bool | None = None):
+        """`channels_last` overrides the precision's memory-format default (it follows `cfg.fast`; trainer.bench
+        measures both)."""
         self.cfg = cfg
+        self.channels_last = channels_last
         self.events = events or Events(None)
         self.run = RunFolder(cfg.run_dir or "experiments/run")
         self.step = 0
@@ -121,19 +124,18 @@ class Trainer:
             torch.set_num_threads(int(cfg.threads))
         self.device = zoo.resolve_device(cfg.device if self.world == 1 else dist.device(cfg.device))
         fast = cfg.fast if cfg.fast is not None else True
-        self.precision = Precision(self.device, fast)
+        self.precision = Precision(self.device, fast, self.channels_last)
         self.variant = zoo.variant(cfg.model)
         recipe_cls = for_model(cfg.model)
         self.recipe: Recipe = recipe_cls(cfg, self.variant, self.precision, self.say)
         self.check_run_dir()
         self.setup_data()
         torch.manual_seed(cfg.seed)
-        self.recipe.nets = {k: self.precision.prepare(v) for k, v in self.recipe.build_networks().items()}
+        nets = {k: self.precision.prepare(v) for k, v in self.recipe.build_networks().items()}
         if cfg.init:
-            zoo.load_state_into(self.recipe.nets["g"], cfg.init)
-        self.ema = EMA(self.recipe.nets["g"], cfg.ema_decay) if cfg.ema_decay > 0 else None
-        self.recipe.nets = dist.wrap(self.recipe.nets, self.device)
-        self.recipe.optimizers = self.recipe.build_optimizers()
+            zoo.load_state_into(nets["g"], cfg.init)
+        self.ema = EMA(nets["g"], cfg.ema_decay) if cfg.ema_decay > 0 else None
+        self.recipe.attach(dist.wrap(nets, self.device))
         self.schedulers = {k: torch.optim.lr_scheduler.LambdaLR(o, lr_lambda(cfg.scheduler, cfg.steps))
                            for k, o in self.recipe.optimizers.items()}
         resuming = cfg.resume and self.run.has_checkpoint()

@@ -26,6 +26,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from . import losses
+
 VGG_CFG = {
     16: [64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512, "M"],
     19: [64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M", 512, 512, 512, 512, "M", 512, 512, 512, 512, "M"],
@@ -120,8 +122,8 @@ class VGGLoss(PerceptualLoss):
         fs = self.feats(self.prep(sr))
         with torch.no_grad():
             fh = self.feats(self.prep(hr))
-        dist = F.l1_loss if self.distance == "l1" else F.mse_loss
-        return sum(w * dist(a.float(), b.float()) for w, a, b in zip(self.weights, fs, fh))
+        dist = losses.l1 if self.distance == "l1" else losses.mse
+        return sum(w * dist(a, b) for w, a, b in zip(self.weights, fs, fh))
 
 
 class PriorFeatureLoss(PerceptualLoss):
@@ -144,7 +146,7 @@ class PriorFeatureLoss(PerceptualLoss):
         fs = self.prior(self.prep(sr))[0]
         with torch.no_grad():
             fh = self.prior(self.prep(hr))[0]
-        return F.mse_loss(fs.float(), fh.float())
+        return losses.mse(fs, fh)
 
 
 class GradientLoss(PerceptualLoss):
@@ -163,7 +165,7 @@ class GradientLoss(PerceptualLoss):
     def forward(self, sr: torch.Tensor, hr: torch.Tensor) -> torch.Tensor:
         loss = sr.new_zeros((), dtype=torch.float32)
         for _ in range(3):
-            loss = loss + F.l1_loss(self.grads(sr).float(), self.grads(hr).float())
+            loss = loss + losses.l1(self.grads(sr), self.grads(hr))
             sr, hr = F.avg_pool2d(sr, 2), F.avg_pool2d(hr, 2)
         return loss
 

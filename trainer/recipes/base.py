@@ -21,6 +21,8 @@ from engine.models.registry import Variant, to_uint8
 
 from ..config import ConfigError, TrainConfig
 from ..data import SampleSpec, ValSet
+from ..perceptual import PerceptualLoss
+from ..perceptual import build as build_perceptual_loss
 from ..precision import Precision
 
 
@@ -47,8 +49,11 @@ class Recipe:
         self.precision = precision
         self.log = log
         self.opt = self.resolve_options(cfg.options)
+        # Set once by attach(): the networks (as the loop prepared them), their optimisers, and the perceptual loss
+        # (a frozen feature network, for the recipes that use one).
         self.nets: dict[str, nn.Module] = {}
         self.optimizers: dict[str, torch.optim.Optimizer] = {}
+        self.perceptual: PerceptualLoss | None = None
         self.facts: dict[str, Any] = {}  # recorded in the model card (e.g. which perceptual network was used)
         self._degrader: nn.Module | None = None
         self.step = 0  # kept current by the loop (schedules that depend on the step, e.g. SelFSR's growth)
@@ -123,6 +128,26 @@ class Recipe:
     def build_variant(self) -> nn.Module:
         """The variant's network with the configured `arch` overrides (checked against its config fields)."""
         return build_variant(self.variant, self.cfg.arch)
+
+    def attach(self, nets: dict[str, nn.Module]) -> None:
+        """Called once by the loop, before training or resuming, with build_networks()'s networks as it prepared
+        them (device and memory format, --init weights, DDP wrapper): keeps them and builds, in this order, the
+        perceptual loss and the optimisers over them."""
+        self.nets = nets
+        self.perceptual = self.build_perceptual()
+        self.optimizers = self.build_optimizers()
+
+    def build_perceptual(self) -> PerceptualLoss | None:
+        """The frozen perceptual loss the recipe's generator loss uses (see `perceptual_loss`), or None."""
+        return None
+
+    def perceptual_loss(self, kind: str, fsrnet_weights: str | Path | None) -> PerceptualLoss:
+        """trainer.perceptual's loss for `kind` (option `vgg_weights`, else its fallbacks) on this device and
+        precision; the card records which one it is."""
+        loss = self.precision.prepare(build_perceptual_loss(kind, self.variant.value_range, self.opt["vgg_weights"],
+                                                            fsrnet_weights, self.log))
+        self.facts["perceptual"] = loss.describe
+        return loss
 
     def build_optimizers(self) -> dict[str, torch.optim.Optimizer]:
         return {"g": make_optimizer(self.nets["g"].parameters(), self.cfg.optimizer or "adam", self.cfg.lr)}
@@ -244,12 +269,6 @@ def _coerce_option(recipe: str, key: str, default: Any, value: Any) -> Any:
     if isinstance(default, int) and number.is_integer():
         return int(number)
     return number
-
-
-def bce(logits: torch.Tensor, target: float) -> torch.Tensor:
-    """BCE-with-logits against a constant label, in fp32."""
-    logits = logits.float()
-    return torch.nn.functional.binary_cross_entropy_with_logits(logits, torch.full_like(logits, target))
 
 
 def set_requires_grad(module: nn.Module, flag: bool) -> None:

@@ -11,14 +11,16 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
+from engine import zoo
 from engine.metrics import landmark_nrmse
 from engine.models.fsrnet import heatmap_peaks
 
+from .. import losses
 from ..data import SampleSpec
+from ..perceptual import PerceptualLoss
 from . import register
-from .base import Recipe, bce, make_optimizer
+from .base import Recipe, make_optimizer, set_requires_grad
 
 
 @register
@@ -39,17 +41,17 @@ class FSRNetRecipe(Recipe):
 
     def fsrnet_losses(self, out: Any, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         hr, target = batch["hr"], batch["priors"]
-        coarse = F.mse_loss(out.coarse.float(), hr)
-        fine = F.mse_loss(out.image.float(), hr)
-        prior = sum(F.mse_loss(p.float(), target) for p in out.priors)
+        coarse = losses.mse(out.coarse, hr)
+        fine = losses.mse(out.image, hr)
+        prior = sum(losses.mse(p, target) for p in out.priors)
         total = 0.5 * (coarse + self.opt["alpha"] * fine + self.opt["beta"] * prior)
         return {"total": total, "coarse": coarse, "fine": fine, "prior": prior}
 
     def train_step(self, batch: dict[str, torch.Tensor], step: int) -> dict[str, float]:
         out = self.forward_g(batch["input"])
-        losses = self.fsrnet_losses(out, batch)
-        self.optimize("g", losses["total"])
-        return {k: float(v.detach()) for k, v in losses.items()}
+        terms = self.fsrnet_losses(out, batch)
+        self.optimize("g", terms["total"])
+        return {k: float(v.detach()) for k, v in terms.items()}
 
     def landmark_errors(self, maps: dict[str, torch.Tensor], marks: list[np.ndarray | None]) -> list[float]:
         if "priors" not in maps:
@@ -74,28 +76,30 @@ class FSRGANRecipe(FSRNetRecipe):
     defaults = {"batch": 14, "lr": 2.5e-4, "optimizer": "rmsprop", "degradation": "bicubic8", "steps": 20_000}
     options = {**FSRNetRecipe.options, "adv_weight": 1e-3, "perceptual_weight": 1e-1, "vgg_weights": None}
 
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        # The trained FSRNet the generator starts from (--init, else the fsrnet weights the zoo finds; the loop loads
+        # --init itself) and the perceptual fallback's prior branch comes from; None: from scratch.
+        init = self.cfg.init or zoo.find_weights("fsrnet")
+        self.fsrnet_weights: str | None = str(init) if init else None
+
     def build_networks(self) -> dict[str, torch.nn.Module]:
-        from engine import zoo
         from engine.models.fsrnet import FSRGANDiscriminator
 
         nets = super().build_networks()
-        init = self.cfg.init or zoo.find_weights("fsrnet")
-        if init is None:
+        if self.fsrnet_weights is None:
             self.log("warning: no FSRNet weights to start FSRGAN from (pass --init); training from scratch")
         elif not self.cfg.init:
-            zoo.load_state_into(nets["g"], init)
-            self.log(f"FSRGAN generator initialised from {init}")
-        self.facts["initialised_from"] = str(self.cfg.init or init) if (self.cfg.init or init) else None
-        self.fsrnet_weights = self.cfg.init or init
+            zoo.load_state_into(nets["g"], self.fsrnet_weights)
+            self.log(f"FSRGAN generator initialised from {self.fsrnet_weights}")
+        self.facts["initialised_from"] = self.fsrnet_weights
         nets["d"] = FSRGANDiscriminator()
         return nets
 
-    def build_optimizers(self) -> dict[str, torch.optim.Optimizer]:
-        from .. import perceptual
+    def build_perceptual(self) -> PerceptualLoss:
+        return self.perceptual_loss("fsrgan", self.fsrnet_weights)
 
-        self.perceptual = self.precision.prepare(perceptual.build(
-            "fsrgan", self.variant.value_range, self.opt["vgg_weights"], self.fsrnet_weights, self.log))
-        self.facts["perceptual"] = self.perceptual.describe
+    def build_optimizers(self) -> dict[str, torch.optim.Optimizer]:
         opts = super().build_optimizers()
         opts["d"] = make_optimizer(self.nets["d"].parameters(), self.cfg.optimizer, self.cfg.lr, betas=(0.9, 0.999))
         return opts
@@ -104,22 +108,20 @@ class FSRGANRecipe(FSRNetRecipe):
         x, hr = batch["input"], batch["hr"]
         d = self.nets["d"]
         out = self.forward_g(x)
-        losses = self.fsrnet_losses(out, batch)
-        for p in d.parameters():
-            p.requires_grad_(False)
+        terms = self.fsrnet_losses(out, batch)
+        set_requires_grad(d, False)
         with self.precision.autocast():
             fake_logits = d(out.image, x)
             pcp = self.perceptual(out.image, hr)
-        adv = bce(fake_logits, 1.0)
-        g_total = losses["total"] + self.opt["adv_weight"] * adv + self.opt["perceptual_weight"] * pcp.float()
+        adv = losses.bce_g(fake_logits)
+        g_total = terms["total"] + self.opt["adv_weight"] * adv + self.opt["perceptual_weight"] * pcp.float()
         self.optimize("g", g_total)
-        for p in d.parameters():
-            p.requires_grad_(True)
+        set_requires_grad(d, True)
         with self.precision.autocast():
             real_logits = d(hr, x)
             fake_logits = d(out.image.detach(), x)
-        d_loss = bce(real_logits, 1.0) + bce(fake_logits, 0.0)
+        d_loss = losses.bce_d(real_logits, fake_logits)
         self.optimize("d", d_loss)
-        return {"total": float(g_total.detach()), "fsrnet": float(losses["total"].detach()),
-                "fine": float(losses["fine"].detach()), "adv": float(adv.detach()), "perceptual": float(pcp.detach()),
+        return {"total": float(g_total.detach()), "fsrnet": float(terms["total"].detach()),
+                "fine": float(terms["fine"].detach()), "adv": float(adv.detach()), "perceptual": float(pcp.detach()),
                 "d": float(d_loss.detach())}

@@ -23,6 +23,7 @@ import torch.nn.functional as F
 from engine.models.registry import to_uint8
 from engine.models.selfsr import HRDiscriminator, LRDiscriminator
 
+from .. import losses
 from ..config import ConfigError
 from ..data import (
     DataError,
@@ -33,7 +34,7 @@ from ..data import (
     resolve_train_source,
 )
 from . import register
-from .base import Recipe, bce, make_optimizer, set_requires_grad
+from .base import Recipe, make_optimizer, set_requires_grad
 
 
 def stage_schedule(step: int, total: int, start: int, final: int, growth: list[float], fade: float
@@ -59,6 +60,10 @@ class SelFSRRecipe(Recipe):
                "betas": [0.0, 0.99], "d_lr": None, "growth": [0.125, 0.5], "fade": 0.0625, "start_stage": 1,
                "d_width_div": None, "hflip": True}
 
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self._last_stage: tuple[int, bool] | None = None  # (stage, fade-in over) last logged by train_step
+
     @classmethod
     def check(cls, cfg: Any) -> None:
         super().check(cfg)
@@ -74,7 +79,6 @@ class SelFSRRecipe(Recipe):
         g = self.build_variant()
         div = self.opt["d_width_div"] or max(1, 512 // g.config.widths[0])
         d = HRDiscriminator(hr_size=self.variant.hr_size, lr_size=self.variant.lr_size, width_div=int(div))
-        self.final_stage = g.config.final_stage
         self.facts["discriminator"] = {"width_div": int(div)}
         return {"g": g, "d": d}
 
@@ -83,6 +87,11 @@ class SelFSRRecipe(Recipe):
         d_lr = float(self.opt["d_lr"] or self.cfg.lr)
         return {"g": make_optimizer(self.nets["g"].parameters(), self.cfg.optimizer, self.cfg.lr, betas=betas),
                 "d": make_optimizer(self.nets["d"].parameters(), self.cfg.optimizer, d_lr, betas=betas)}
+
+    @property
+    def final_stage(self) -> int:
+        """The generator's last stage (x8 for the paper's widths)."""
+        return self.unwrap("g").config.final_stage
 
     def schedule(self, step: int) -> tuple[int, float]:
         start = min(int(self.opt["start_stage"]), self.final_stage)
@@ -94,7 +103,7 @@ class SelFSRRecipe(Recipe):
 
     def train_step(self, batch: dict[str, torch.Tensor], step: int) -> dict[str, float]:
         stage, alpha = self.schedule(step)
-        if (stage, alpha == 1.0) != getattr(self, "_last_stage", None):
+        if (stage, alpha == 1.0) != self._last_stage:
             self._last_stage = (stage, alpha == 1.0)
             self.log(f"step {step}: stage {stage} ({self.variant.lr_size * 2 ** stage}px), "
                      f"{'fading in' if alpha < 1 else 'stable'}")
@@ -103,11 +112,7 @@ class SelFSRRecipe(Recipe):
             sr = self.nets["g"](x, stage, alpha).image
         size = sr.shape[-1]
         real_img = self.target(batch["hr"], size)
-        if o["objective"] == "paired":
-            rec = F.l1_loss(sr.float(), real_img)
-        else:
-            down = F.interpolate(sr.float(), size=x.shape[-2:], mode="bicubic", align_corners=False, antialias=True)
-            rec = F.l1_loss(down, x.float())
+        rec = losses.l1(sr, real_img) if o["objective"] == "paired" else losses.cycle_l1(sr, x)
         if not o["adv_weight"]:  # reconstruction only (PSNR-oriented): no discriminator passes at all
             self.optimize("g", o["rec_weight"] * rec)
             return {"total": float(o["rec_weight"] * rec.detach()), "rec": float(rec.detach()),
@@ -116,31 +121,24 @@ class SelFSRRecipe(Recipe):
             set_requires_grad(d, False)
             fake_score = d(sr, stage, alpha)
             set_requires_grad(d, True)
-        adv = -fake_score.float().mean()
+        adv = losses.hinge_g(fake_score)
         g_loss = o["adv_weight"] * adv + o["rec_weight"] * rec
         self.optimize("g", g_loss)
 
         with self.precision.autocast():
             real_score = d(real_img, stage, alpha)
             fake_score = d(sr.detach(), stage, alpha)
-        d_loss = F.relu(1 - real_score.float()).mean() + F.relu(1 + fake_score.float()).mean()
-        losses = {"total": g_loss, "adv": adv, "rec": rec, "d": d_loss}
+        d_loss = losses.hinge_d(real_score, fake_score)
+        terms = {"total": g_loss, "adv": adv, "rec": rec, "d": d_loss}
         every = int(o["r1_every"] or 0)
-        if every and step % every == 0:
-            r1 = self.r1_penalty(real_img, stage, alpha) * every
+        if every and step % every == 0:  # lazy R1: every `every` D steps, scaled by the interval
+            r1 = losses.r1_penalty(lambda y: d(y, stage, alpha), real_img, float(o["r1_gamma"])) * every
             d_loss = d_loss + r1
-            losses["r1"] = r1
+            terms["r1"] = r1
         self.optimize("d", d_loss)
-        out = {k: float(v.detach()) for k, v in losses.items()}
+        out = {k: float(v.detach()) for k, v in terms.items()}
         out.update(stage=float(stage), alpha=float(alpha))
         return out
-
-    def r1_penalty(self, real: torch.Tensor, stage: int, alpha: float) -> torch.Tensor:
-        """(gamma / 2) E ||grad_y D(y)||^2 on real images, in fp32 (double backward under bf16 is not worth it)."""
-        real = real.detach().float().requires_grad_(True)
-        score = self.nets["d"](real, stage, alpha)
-        (grad,) = torch.autograd.grad(score.float().sum(), real, create_graph=True)
-        return 0.5 * float(self.opt["r1_gamma"]) * grad.pow(2).flatten(1).sum(1).mean()
 
     @torch.no_grad()
     def predict(self, model: torch.nn.Module, lr_faces: list[np.ndarray]) -> tuple[np.ndarray, dict[str, torch.Tensor]]:
@@ -172,6 +170,10 @@ class SelFSRDegraderRecipe(Recipe):
     degradations = ("bicubic8",)
     licence = ("non-commercial research use (inherits the terms of the clean faces (UTKFace/CelebA/LFW) and of the "
                "real low-quality faces)")
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.real: torch.Tensor | None = None  # the real LR faces (uint8 NCHW), loaded by check_data()
 
     @classmethod
     def check(cls, cfg: Any) -> None:
@@ -205,6 +207,8 @@ class SelFSRDegraderRecipe(Recipe):
 
     def real_batch(self, step: int) -> torch.Tensor:
         """A deterministic function of (seed, step), like the clean batches, so resume stays exact."""
+        if self.real is None:
+            raise RuntimeError("selfsr-degrader: check_data() loads the real LR faces before training")
         g = torch.Generator().manual_seed(self.cfg.seed * 7_919 + step)
         idx = torch.randint(len(self.real), (self.cfg.batch,), generator=g)
         flip = torch.rand(self.cfg.batch, generator=g) < (0.5 if self.opt["hflip"] else 0.0)
@@ -228,19 +232,18 @@ class SelFSRDegraderRecipe(Recipe):
             set_requires_grad(d, False)
             fake_logits = d(out.noisy)
             set_requires_grad(d, True)
-        adv = bce(fake_logits, 1.0)
-        idt = F.l1_loss(out.intermediate.float(), clean)
-        flow = out.flow.float()
-        tv = (flow[..., :, 1:] - flow[..., :, :-1]).abs().mean() + (flow[..., 1:, :] - flow[..., :-1, :]).abs().mean()
+        adv = losses.bce_g(fake_logits)
+        idt = losses.l1(out.intermediate, clean)
+        tv = losses.tv_l1(out.flow)
         g_loss = o["adv_weight"] * adv + o["idt_weight"] * idt + o["tv_weight"] * tv
         self.optimize("g", g_loss)
         with self.precision.autocast():
             real_logits = d(real)
             fake_logits = d(out.noisy.detach())
-        d_loss = bce(real_logits, 1.0) + bce(fake_logits, 0.0)
+        d_loss = losses.bce_d(real_logits, fake_logits)
         self.optimize("d", d_loss)
-        losses = {"total": g_loss, "adv": adv, "identity": idt, "tv": tv, "d": d_loss}
-        return {k: float(v.detach()) for k, v in losses.items()}
+        terms = {"total": g_loss, "adv": adv, "identity": idt, "tv": tv, "d": d_loss}
+        return {k: float(v.detach()) for k, v in terms.items()}
 
     def baseline(self, val: ValSet) -> dict[str, float]:
         return {}

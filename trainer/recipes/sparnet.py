@@ -19,7 +19,6 @@ from typing import Any
 import cv2
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from engine.degrade import blind as degrade_blind
 from engine.models.sparnet import (
@@ -28,7 +27,9 @@ from engine.models.sparnet import (
     init_official_,
 )
 
+from .. import losses
 from ..data import SampleSpec, ValSet
+from ..perceptual import PerceptualLoss
 from . import register
 from .base import Recipe, make_optimizer, mean_psnr_ssim, set_requires_grad
 
@@ -55,7 +56,7 @@ class SPARNetRecipe(Recipe):
 
     def train_step(self, batch: dict[str, torch.Tensor], step: int) -> dict[str, float]:
         out = self.forward_g(batch["input"])
-        loss = F.l1_loss(out.image.float(), batch["hr"])
+        loss = losses.l1(out.image, batch["hr"])
         self.optimize("g", loss)
         return {"total": float(loss.detach()), "l1": float(loss.detach())}
 
@@ -78,6 +79,10 @@ class SPARNetHDRecipe(Recipe):
                "gray_p": 0.3, "hflip": False, "num_d": 3, "d_layers": 4, "d_width": 64, "spectral_g": True,
                "vgg_weights": None, "fsrnet_weights": None, "patch": 0}
 
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self._lanczos: tuple[ValSet, dict[str, float]] | None = None  # validate()'s baseline of the last val set
+
     def sample_spec(self) -> SampleSpec:
         base = super().sample_spec()
         return SampleSpec(**{**base.__dict__, "gray_p": float(self.opt["gray_p"]), "hflip": bool(self.opt["hflip"]),
@@ -91,15 +96,13 @@ class SPARNetHDRecipe(Recipe):
                                     num_d=int(self.opt["num_d"]), spectral=True)
         return {"g": g, "d": d}
 
-    def build_optimizers(self) -> dict[str, torch.optim.Optimizer]:
-        from .. import perceptual
-
-        if self.opt["perceptual_weight"]:
-            self.perceptual = self.precision.prepare(perceptual.build(
-                "sparnethd", self.variant.value_range, self.opt["vgg_weights"], self.opt["fsrnet_weights"], self.log))
-            self.facts["perceptual"] = self.perceptual.describe
-        else:
+    def build_perceptual(self) -> PerceptualLoss | None:
+        if not self.opt["perceptual_weight"]:
             self.facts["perceptual"] = "off (perceptual_weight 0)"
+            return None
+        return self.perceptual_loss("sparnethd", self.opt["fsrnet_weights"])
+
+    def build_optimizers(self) -> dict[str, torch.optim.Optimizer]:
         betas = (0.5, 0.99)
         return {"g": make_optimizer(self.nets["g"].parameters(), self.cfg.optimizer, self.cfg.lr, betas=betas),
                 "d": make_optimizer(self.nets["d"].parameters(), self.cfg.optimizer, float(self.opt["d_lr"]),
@@ -110,8 +113,7 @@ class SPARNetHDRecipe(Recipe):
         (the HD goal is to beat Lanczos; the generic 'bicubic' baseline here is the cubic-upsampled input)."""
         result: dict[str, Any] = super().validate(model, val, batch)
         if val.lr_source == "blind":
-            cache = getattr(self, "_lanczos", None)
-            if cache is None or cache[0] is not val:
+            if self._lanczos is None or self._lanczos[0] is not val:
                 self._lanczos = (val, lanczos_baseline(val, self.cfg.seed))
             result["lanczos"] = self._lanczos[1]
         return result
@@ -121,7 +123,7 @@ class SPARNetHDRecipe(Recipe):
         out = self.forward_g(batch["input"])
         sr = out.image
         if not (o["adv_weight"] or o["fm_weight"] or o["perceptual_weight"]):
-            pix = F.l1_loss(sr.float(), hr)  # pixel loss only (PSNR-oriented): no discriminator or perceptual passes
+            pix = losses.l1(sr, hr)  # pixel loss only (PSNR-oriented): no discriminator or perceptual passes
             self.optimize("g", o["pixel_weight"] * pix)
             return {"total": float(o["pixel_weight"] * pix.detach()), "pixel": float(pix.detach())}
         with self.precision.autocast():
@@ -130,16 +132,14 @@ class SPARNetHDRecipe(Recipe):
             set_requires_grad(d, False)  # the G pass needs no D weight gradients
             fake = d(sr)
             set_requires_grad(d, True)
-            pcp = self.perceptual(sr, hr) if o["perceptual_weight"] else sr.new_zeros(())
-        pix = F.l1_loss(sr.float(), hr)
-        fm = sum(sum(F.l1_loss(ff.float(), rf.detach().float()) for ff, rf in zip(fk[1], rl[1]))
-                 for fk, rl in zip(fake, real)) / len(fake)
-        adv = -sum(score.float().mean() for score, _ in fake) / len(fake)
+            pcp = self.perceptual(sr, hr) if self.perceptual is not None else sr.new_zeros(())
+        pix = losses.l1(sr, hr)
+        fm = losses.feature_matching([feats for _, feats in fake], [feats for _, feats in real])
+        adv = sum(losses.hinge_g(score) for score, _ in fake) / len(fake)
         g_loss = (o["pixel_weight"] * pix + o["perceptual_weight"] * pcp.float() + o["fm_weight"] * fm
                   + o["adv_weight"] * adv)
         self.optimize("g", g_loss)
-        d_loss = sum(0.5 * (F.relu(1 - r[0].float()).mean() + F.relu(1 + f[0].float()).mean())
-                     for r, f in zip(real, fake_d)) / len(real)
+        d_loss = sum(0.5 * losses.hinge_d(r, f) for (r, _), (f, _) in zip(real, fake_d)) / len(real)
         self.optimize("d", d_loss)
-        losses: dict[str, Any] = {"total": g_loss, "pixel": pix, "perceptual": pcp, "fm": fm, "adv": adv, "d": d_loss}
-        return {k: float(v.detach()) for k, v in losses.items()}
+        terms: dict[str, Any] = {"total": g_loss, "pixel": pix, "perceptual": pcp, "fm": fm, "adv": adv, "d": d_loss}
+        return {k: float(v.detach()) for k, v in terms.items()}

@@ -654,6 +654,16 @@ def restore_and_export(source: Path, loaded: Any, restored: np.ndarray | None, r
 _JUDGE: Any = None
 
 
+def inference_summary() -> tuple[str, list[str]]:
+    """What precision "auto" runs here, for the settings dialog: the CPU with the flags that matter, and one line
+    per model and batch size measured so far (path and why)."""
+    from engine import runtime_choice
+
+    lines = [f"{v.key.get('variant')} (batch {v.key.get('batch')}, {v.key.get('device')}): {v.reason}"
+             for v in runtime_choice.current_verdicts()]
+    return runtime_choice.cpu_info().describe(), lines
+
+
 def judge() -> Any:
     """engine.evaluate.FaceJudge (dlib's 68-point predictor and face embedding), loaded once, off the UI thread."""
     global _JUDGE

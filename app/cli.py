@@ -16,7 +16,7 @@ from typing import Sequence
 COMMANDS: dict[str, tuple[str, str]] = {
     "enhance": ("engine.cli_enhance", "restore every face in photos or folders"),
     "models": ("engine.cli_models", "list model variants, parameter counts and where their weights are"),
-    "bench": ("engine.bench", "per-face latency and peak memory of every variant on this machine"),
+    "bench": ("engine.bench", "per-face latency, memory and accuracy of every inference path on this machine"),
     "eval": ("engine.cli_eval", "PSNR/SSIM-Y, landmark error and identity similarity on a face dataset"),
     "export-onnx": ("engine.cli_onnx", "export a variant to ONNX"),
     "interpolate": ("engine.cli_interpolate", "blend two weight files of one architecture (network interpolation)"),

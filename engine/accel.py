@@ -1,9 +1,11 @@
 """Inference speed settings shared by the pipeline, the evaluator and the benchmark.
 
 Modes: "fp32" (plain eager NCHW), "channels_last" (NHWC memory format, helps oneDNN convolutions), "bf16" (bf16
-autocast + channels_last; on CPUs with AMX/AVX512-BF16 about 3.5x fp32 here) and "fp16" (CUDA autocast). "auto"
-picks bf16 on a CPU that has native bf16 support, fp16 on CUDA, fp32 otherwise. Reduced precision can fail on some
-GPUs (black or NaN outputs), so callers check outputs with :func:`is_bad_output` and fall back to fp32.
+autocast + channels_last; fast on CPUs with AMX, slower than fp32 on some with only AVX512-BF16) and "fp16" (CUDA
+autocast). For a PyTorch module, `precision="auto"` in engine.infer is decided by measurement
+(engine.runtime_choice); :func:`resolve_mode` only guesses from CPU flags, for callers that cannot measure.
+Reduced precision can fail on some GPUs (black or NaN outputs), so callers check outputs with :func:`is_bad_output`
+and fall back to fp32.
 """
 from __future__ import annotations
 
@@ -17,7 +19,8 @@ MODES = ("fp32", "channels_last", "bf16", "fp16")
 
 
 def cpu_has_fast_bf16() -> bool:
-    """True on CPUs whose oneDNN kernels run bf16 natively (AMX or AVX512-BF16)."""
+    """True on CPUs whose oneDNN kernels run bf16 natively (AMX or AVX512-BF16). A hint only: native is not
+    necessarily faster than fp32 (see engine.runtime_choice, which measures)."""
     try:
         with open("/proc/cpuinfo", encoding="ascii", errors="ignore") as f:
             flags = f.read()
@@ -39,9 +42,9 @@ def resolve_mode(mode: str, device: torch.device) -> str:
 
 
 def prepare_model(model: nn.Module, mode: str) -> nn.Module:
-    if mode in ("channels_last", "bf16"):
-        model = model.to(memory_format=torch.channels_last)
-    return model
+    """The weights in the memory format `mode` runs fastest in (NCHW again after a channels-last run)."""
+    fmt = torch.channels_last if mode in ("channels_last", "bf16") else torch.contiguous_format
+    return model.to(memory_format=fmt)
 
 
 def prepare_input(x: torch.Tensor, mode: str) -> torch.Tensor:

@@ -1,10 +1,16 @@
-"""Per-face forward latency and peak memory of every model variant on this machine (a benchmark, not a test).
+"""Per-face latency, peak memory and accuracy of every inference path of every model variant on this machine.
 
-Each (variant, batch, mode) runs in its own subprocess so its peak resident memory is its own. Latency is the median
-of `--repeat` timed forwards after one warm-up, divided by the batch size. Weights are random (speed does not depend
-on them). Prints a table and writes JSON with `--json`.
+Paths are engine.runtime_choice's: PyTorch fp32 / channels_last / bf16 autocast, ONNX Runtime, OpenVINO f32/bf16,
+int8 on either runtime (engine.quantize; bench-only so far) and fp16 on CUDA. Each (variant, batch, path) runs in
+its own subprocess so its peak resident memory is its own. Latency is the median of `--repeat` timed forwards after
+one warm-up, divided by the batch size. Weights are the bundled or user ones when present (so the PSNR check means
+something), random otherwise (speed does not depend on them). Each path's PSNR cost against fp32 PyTorch is
+measured on the chooser's fixed faces, and per model and batch the table marks the path `precision="auto"` would
+choose from these timings (the same rule: the fastest path within the PSNR tolerance, fp32 unless another is more
+than 3% faster). The CPU's name and its AMX / AVX-512 BF16 / VNNI flags head the output and the JSON. Measure with
+nothing else running.
 
-    python -m engine.bench --batches 1,8 --json bench_out/models.json
+    fsr-studio bench --batches 1,8 --json bench_out/paths.json --markdown bench_out/paths_table.md
 """
 from __future__ import annotations
 
@@ -18,56 +24,84 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
+
+ALIASES = {"onnx": "onnxruntime"}  # the name this command used before the paths had names of their own
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--models", default="all", help="comma-separated variants (default: every variant)")
     parser.add_argument("--batches", default="1,8", help="comma-separated batch sizes")
-    parser.add_argument("--modes", default="fp32,channels_last,bf16,onnx",
-                        help="precision/layout modes to compare (onnx: ONNX Runtime)")
+    parser.add_argument("--modes", default="all",
+                        help="comma-separated inference paths (default: every path of the device; see the output)")
+    parser.add_argument("--device", default="cpu", help="cpu or cuda")
     parser.add_argument("--repeat", type=int, default=5, help="timed forwards per configuration")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     parser.add_argument("--max-seconds", type=float, default=120.0,
                         help="skip larger batches of a variant whose batch-1 forward already takes this long")
     parser.add_argument("--json", type=Path, help="write the results here")
-    parser.add_argument("--one", help=argparse.SUPPRESS)  # internal: measure a single "name:batch:mode"
+    parser.add_argument("--markdown", type=Path, help="write the tables (machine line included) here")
+    parser.add_argument("--one", help=argparse.SUPPRESS)  # internal: measure a single "name:batch:path"
 
 
-def measure_one(name: str, batch: int, mode: str, repeat: int, threads: int) -> dict:
-    """Build `name`, time `repeat` forwards of a random batch in `mode`; runs inside the child process."""
+def _model(name: str) -> tuple[Any, str]:
+    """The variant with its weights when the zoo finds them, else freshly initialised."""
+    from engine import zoo
+
+    if zoo.find_weights(name) is not None:
+        try:
+            model = zoo.load(name, device="cpu")
+            return model, Path(model.weights_path).name
+        except (zoo.WeightsNotFound, zoo.CheckpointError):
+            pass
+    return zoo.build(name).eval(), "random"
+
+
+def _reference(name: str, model: Any) -> Any:
+    """fp32 PyTorch on the chooser's check faces: what every path's output is compared with."""
+    import torch
+
+    from engine import runtime_choice as rc
+    from engine import zoo
+
+    v = zoo.variant(name)
+    x = v.to_input(rc.check_faces(v.lr_size, rc.CHECK_FACES))
+    return x, rc.forward(name, model, x, torch.device("cpu"), "fp32").numpy()
+
+
+def measure_one(name: str, batch: int, path: str, repeat: int, threads: int, device_name: str = "cpu") -> dict:
+    """Build `name`, check `path` against fp32 and time `repeat` forwards of a batch; runs inside the child."""
     import numpy as np
     import torch
 
     from engine import accel, zoo
+    from engine import runtime_choice as rc
 
     if threads:
         torch.set_num_threads(threads)
     base_rss = _peak_rss_mb()
+    device = torch.device(device_name)
     v = zoo.variant(name)
-    device = torch.device("cpu")
-    model = v.build().eval()
+    model, weights = _model(name)
     params = zoo.parameter_count(model)
-    if mode == "onnx":  # ONNX Runtime (CPU provider here) behind the same Variant.run interface
-        import tempfile
-
-        from engine.onnx_runtime import OnnxModel, export_onnx
-
-        path = Path(tempfile.mkdtemp()) / f"{name}.onnx"
-        model = OnnxModel(export_onnx(name, model, path))
-        mode_for_torch = "fp32"
+    check_x, reference = _reference(name, model)
+    p = rc.PATHS[path]
+    if p.is_torch:  # in place, so the peak memory is that of one model
+        runner = accel.prepare_model(model.to(device), p.torch_mode)
     else:
-        model = accel.prepare_model(model, mode)
-        mode_for_torch = mode
-    faces = np.random.default_rng(0).integers(0, 256, (batch, v.lr_size, v.lr_size, 3), dtype=np.uint8)
-    x = accel.prepare_input(v.to_input(faces), mode_for_torch)
+        runner = p.prepare(name, model, device)
+    drop = rc.psnr_drop_db(reference, rc.forward(name, runner, check_x, device, p.torch_mode).numpy())
+    faces = rc.check_faces(v.lr_size, rc.CHECK_FACES)
+    x = v.to_input(np.resize(faces, (batch, *faces.shape[1:])))
     times = []
     for i in range(repeat + 1):
         t0 = time.perf_counter()
-        with accel.inference(device, mode_for_torch):
-            image, _ = v.run(model, x)
-        if i:  # the first forward is a warm-up (allocator, oneDNN primitive caches)
+        rc.forward(name, runner, x, device, p.torch_mode)
+        if i:  # the first forward is a warm-up (allocator, oneDNN primitive caches, per-shape compilation)
             times.append(time.perf_counter() - t0)
-    return {"model": name, "batch": batch, "mode": mode, "ms_per_face": 1000 * statistics.median(times) / batch,
+    return {"model": name, "batch": batch, "mode": path, "ms_per_face": 1000 * statistics.median(times) / batch,
+            "psnr_drop_db": round(drop, 4) if drop != float("inf") else None,
+            "accurate": drop < rc.TOLERANCE_DB, "weights": weights,
             "peak_rss_mb": _peak_rss_mb(), "model_rss_mb": _peak_rss_mb() - base_rss,
             "parameters": params, "threads": torch.get_num_threads()}
 
@@ -76,50 +110,140 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # Linux reports KiB
 
 
-def run_child(name: str, batch: int, mode: str, repeat: int, threads: int) -> dict:
+def run_child(name: str, batch: int, mode: str, repeat: int, threads: int, device: str = "cpu") -> dict:
     cmd = [sys.executable, "-m", "engine.bench", "--one", f"{name}:{batch}:{mode}", "--repeat", str(repeat),
-           "--threads", str(threads)]
+           "--threads", str(threads), "--device", device]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
         return {"model": name, "batch": batch, "mode": mode, "error": proc.stderr.strip().splitlines()[-1:]}
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def best_modes(rows: list[dict]) -> dict[str, dict]:
-    """Per variant, the fastest mode at batch 1 and its speed-up over plain fp32."""
-    out: dict[str, dict] = {}
-    for name in dict.fromkeys(r["model"] for r in rows):
-        mine = [r for r in rows if r["model"] == name and r["batch"] == min(x["batch"] for x in rows) and "error" not in r]
-        if not mine:
-            continue
-        fp32 = next((r["ms_per_face"] for r in mine if r["mode"] == "fp32"), None)
-        best = min(mine, key=lambda r: r["ms_per_face"])
-        out[name] = {"mode": best["mode"], "ms_per_face": best["ms_per_face"],
-                     "speedup_vs_fp32": (fp32 / best["ms_per_face"]) if fp32 else None}
+def path_results(rows: list[dict]) -> list[Any]:
+    """Bench rows as the chooser's PathResults, so `pick` decides exactly as `precision="auto"` does."""
+    from engine import runtime_choice as rc
+
+    out = []
+    for r in rows:
+        if "error" in r:
+            out.append(rc.PathResult(r["mode"], status="error", note=str(r["error"])))
+        else:
+            status = "ok" if r.get("accurate", True) else "inaccurate"
+            out.append(rc.PathResult(r["mode"], r["ms_per_face"], r.get("psnr_drop_db"), status, batch=r["batch"]))
     return out
 
 
-def format_table(rows: list[dict]) -> str:
-    lines = ["| model | batch | mode | ms / face | peak RSS (MB) |", "|---|---:|---|---:|---:|"]
+def chosen_paths(rows: list[dict]) -> dict[str, dict]:
+    """Per "model@batch": the path auto picks from these rows, why, and its speed-up over fp32 eager. Only paths auto
+    measures take part (the int8 ones are measured here but not yet offered to auto)."""
+    from engine import runtime_choice as rc
+
+    out: dict[str, dict] = {}
+    for name, batch in dict.fromkeys((r["model"], r["batch"]) for r in rows if r["mode"] != "-"):
+        mine = [r for r in rows if r["model"] == name and r["batch"] == batch
+                and (r["mode"] not in rc.PATHS or rc.PATHS[r["mode"]].auto)]
+        path, reason = rc.pick(path_results(mine))
+        ms = {r["mode"]: r["ms_per_face"] for r in mine if "error" not in r}
+        speedup = ms["fp32"] / ms[path] if "fp32" in ms and path in ms else None
+        out[f"{name}@{batch}"] = {"model": name, "batch": batch, "path": path, "reason": reason,
+                                  "ms_per_face": ms.get(path), "speedup_vs_fp32": speedup}
+    return out
+
+
+def machine() -> dict[str, Any]:
+    import torch
+
+    from engine import runtime_choice as rc
+
+    cpu = rc.cpu_info()
+    return {"cpu": cpu.name, "amx": cpu.amx, "avx512_bf16": cpu.avx512_bf16, "vnni": cpu.vnni,
+            "flags": list(cpu.flags), "describe": cpu.describe(), "cores": os.cpu_count(),
+            "threads": torch.get_num_threads(), "python": platform.python_version(), **rc.library_versions()}
+
+
+def format_table(rows: list[dict], chosen: dict[str, dict] | None = None) -> str:
+    """Every path of every model and batch; the chosen one in bold."""
+    chosen = chosen or {}
+    lines = ["| model | batch | path | ms / face | x fp32 | PSNR cost (dB) | peak RSS (MB) | auto |",
+             "|---|---:|---|---:|---:|---:|---:|---|"]
+    fp32 = {(r["model"], r["batch"]): r["ms_per_face"] for r in rows if r["mode"] == "fp32" and "error" not in r}
     for r in rows:
         if "error" in r:
-            lines.append(f"| {r['model']} | {r['batch']} | {r['mode']} | error: {r['error']} | |")
-        else:
-            lines.append(f"| {r['model']} | {r['batch']} | {r['mode']} | {r['ms_per_face']:.1f} | "
-                         f"{r['peak_rss_mb']:.0f} |")
+            lines.append(f"| {r['model']} | {r['batch']} | {r['mode']} | error: {r['error']} | | | | |")
+            continue
+        base = fp32.get((r["model"], r["batch"]))
+        speed = f"{base / r['ms_per_face']:.2f}x" if base else ""
+        drop = "" if r.get("psnr_drop_db") is None else f"{r['psnr_drop_db']:.3f}"
+        drop += "" if r.get("accurate", True) else " (fails)"
+        pick = chosen.get(f"{r['model']}@{r['batch']}", {}).get("path") == r["mode"]
+        lines.append(f"| {r['model']} | {r['batch']} | {r['mode']} | {r['ms_per_face']:.1f} | {speed} | {drop} | "
+                     f"{r['peak_rss_mb']:.0f} | {'**chosen**' if pick else ''} |")
     return "\n".join(lines)
+
+
+def format_summary(chosen: dict[str, dict]) -> str:
+    lines = ["| model | batch | auto's path | ms / face | x fp32 eager |", "|---|---:|---|---:|---:|"]
+    for c in chosen.values():
+        ms = "" if c["ms_per_face"] is None else f"{c['ms_per_face']:.1f}"
+        speed = "" if c["speedup_vs_fp32"] is None else f"{c['speedup_vs_fp32']:.2f}x"
+        lines.append(f"| {c['model']} | {c['batch']} | {c['path']} | {ms} | {speed} |")
+    return "\n".join(lines)
+
+
+def path_names(modes: str, device: str) -> list[str]:
+    """The paths to measure: every one the device offers for "all", else the listed ones (old names accepted)."""
+    import torch
+
+    from engine import runtime_choice as rc
+
+    if modes == "all":  # the opt-in paths (int8) included
+        return [p.name for p in rc.candidates(torch.device(device), list(rc.PATHS))]
+    names = [ALIASES.get(m, m) for m in modes.split(",")]
+    unknown = [m for m in names if m not in rc.PATHS]
+    if unknown:
+        raise SystemExit(f"unknown path(s) {', '.join(unknown)}; choose from {', '.join(rc.PATHS)}")
+    return names
+
+
+def _unavailable(names: list[str]) -> dict[str, str]:
+    from engine import runtime_choice as rc
+
+    return {n: why for n in names if (why := rc.PATHS[n].missing())}
 
 
 def run(args: argparse.Namespace) -> int:
     if args.one:
         name, batch, mode = args.one.split(":")
-        print(json.dumps(measure_one(name, int(batch), mode, args.repeat, args.threads)))
+        print(json.dumps(measure_one(name, int(batch), mode, args.repeat, args.threads, args.device)))
         return 0
     from engine import zoo
 
     names = zoo.names() if args.models == "all" else args.models.split(",")
     batches = sorted(int(b) for b in args.batches.split(","))
-    modes = args.modes.split(",")
+    modes = path_names(args.modes, args.device)
+    missing = _unavailable(modes)
+    modes = [m for m in modes if m not in missing]
+    info = machine()
+    print(f"CPU: {info['describe']}; {info['threads']} torch threads; torch {info['torch']}, onnxruntime "
+          f"{info['onnxruntime']}, openvino {info['openvino']}", flush=True)
+    for path, why in missing.items():
+        print(f"path {path}: unavailable ({why})", flush=True)
+    rows = _measure_all(names, batches, modes, args)
+    chosen = chosen_paths(rows)
+    report = {"machine": info, "unavailable": missing, "rows": rows, "chosen": chosen}
+    text = "\n\n".join([f"CPU: {info['describe']}, {info['threads']} threads", format_table(rows, chosen),
+                        format_summary(chosen)])
+    print(text)
+    for c in chosen.values():
+        print(f"  {c['model']} batch {c['batch']}: {c['reason']}")
+    for target, data in ((args.json, json.dumps(report, indent=2)), (args.markdown, text + "\n")):
+        if target:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(data)
+    return 0
+
+
+def _measure_all(names: list[str], batches: list[int], modes: list[str], args: argparse.Namespace) -> list[dict]:
     rows: list[dict] = []
     for name in names:
         too_slow = False
@@ -128,33 +252,13 @@ def run(args: argparse.Namespace) -> int:
                 rows.append({"model": name, "batch": batch, "mode": "-", "error": "skipped (--max-seconds)"})
                 continue
             for mode in modes:
-                row = run_child(name, batch, mode, args.repeat, args.threads)
+                row = run_child(name, batch, mode, args.repeat, args.threads, args.device)
                 rows.append(row)
                 print(json.dumps(row), flush=True)
             fastest = min((r["ms_per_face"] * r["batch"] for r in rows[-len(modes):] if "error" not in r),
                           default=0)
             too_slow = fastest / 1000 * max(batches) / batch > args.max_seconds
-    report = {"machine": {"cpu": _cpu_name(), "cores": os.cpu_count(), "python": platform.python_version()},
-              "rows": rows, "best": best_modes(rows)}
-    print(format_table(rows))
-    print("\nbest mode per model (batch %d):" % batches[0])
-    for name, b in report["best"].items():
-        speed = f"{b['speedup_vs_fp32']:.2f}x fp32" if b["speedup_vs_fp32"] else ""
-        print(f"  {name:<18} {b['mode']:<14} {b['ms_per_face']:.1f} ms/face {speed}")
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(report, indent=2))
-    return 0
-
-
-def _cpu_name() -> str:
-    try:
-        for line in open("/proc/cpuinfo", encoding="ascii", errors="ignore"):
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor()
+    return rows
 
 
 if __name__ == "__main__":

@@ -59,31 +59,53 @@ def _forward(v: Variant, model: Any, x: torch.Tensor, device: torch.device, mode
     return image.float(), maps
 
 
+def _choose_runner(name: str, model: Any, mode: str, device: torch.device,
+                   batch_size: int) -> tuple[Any, str, str, list[str]]:
+    """(what Variant.run gets, the accel mode around it, the path's name, notes). "auto" on a PyTorch module is
+    the measured, cached choice of engine.runtime_choice; runtime models (ONNX) run as they are."""
+    if hasattr(model, "run_extracted"):
+        return model, "fp32", "fp32", []
+    if mode != "auto" or not isinstance(model, torch.nn.Module):
+        resolved = accel.resolve_mode(mode, device)
+        return model, resolved, resolved, []
+    from . import runtime_choice
+
+    verdict = runtime_choice.choose(name, model, device, batch_size)
+    runner, torch_mode = runtime_choice.runner_for(verdict.path, name, model, device)
+    notes = []
+    if verdict.measured_s is not None:  # once per machine, model and batch size: say why this call took longer
+        notes.append(f"{name}: measured the inference paths once ({verdict.measured_s:.0f} s): {verdict.reason}")
+    return runner, torch_mode, verdict.path, notes
+
+
 def infer_faces(name: str, model: Any, lr_faces: Sequence[np.ndarray] | np.ndarray, *, tta: bool = False,
                 mode: str = "auto", device: str | torch.device | None = None, batch_size: int = 8) -> Inference:
     """Restore uint8 RGB LR faces (each variant.lr_size square) with `model` of variant `name`.
 
-    Reduced precision (bf16 on CPU, fp16 on CUDA) is retried in fp32 for a batch whose output is NaN or black, so a
-    GPU that mishandles half precision still gives a correct picture.
+    `mode="auto"` runs the path measured fastest for this machine, model and batch size among those as accurate as
+    fp32 (engine.runtime_choice; `Inference.mode` names it). Reduced precision (bf16 on CPU, fp16 on CUDA) is
+    retried in fp32 for a batch whose output is NaN or black, so a GPU that mishandles half precision still gives a
+    correct picture.
     """
     v = zoo.variant(name)
     device = zoo.resolve_device(device) if not isinstance(device, torch.device) else device
-    mode = accel.resolve_mode(mode, device) if not hasattr(model, "run_extracted") else "fp32"
-    if isinstance(model, torch.nn.Module):
-        model = accel.prepare_model(model.eval().to(device), mode)
-    images, maps, notes = [], {}, []
+    runner, mode, label, notes = _choose_runner(name, model, mode, device, batch_size)
+    if isinstance(runner, torch.nn.Module):
+        runner = accel.prepare_model(runner.eval().to(device), mode)
+    images, maps = [], {}
     start = time.perf_counter()
     faces = list(lr_faces)
     for i in range(0, len(faces), batch_size):
         x = v.to_input(faces[i:i + batch_size])
-        image, batch_maps = _forward(v, model, x, device, mode, tta)
-        if mode != "fp32" and accel.is_bad_output(image):
-            notes.append(f"{name}: {mode} output was NaN/black, recomputed in fp32")
-            image, batch_maps = _forward(v, model, x, device, "fp32", tta)
+        image, batch_maps = _forward(v, runner, x, device, mode, tta)
+        if label != "fp32" and accel.is_bad_output(image):
+            notes.append(f"{name}: {label} output was NaN/black, recomputed in fp32")
+            fallback = accel.prepare_model(model, "fp32") if isinstance(model, torch.nn.Module) else model
+            image, batch_maps = _forward(v, fallback, x, device, "fp32", tta)
         images.append(to_uint8(image))
         for key, value in batch_maps.items():
             maps.setdefault(key, []).append(value.float().cpu().numpy())
     seconds = time.perf_counter() - start
     stacked = {k: np.concatenate(vs) for k, vs in maps.items()}
     out = np.concatenate(images) if images else np.zeros((0, v.hr_size, v.hr_size, 3), np.uint8)
-    return Inference(out, stacked, seconds, mode, notes)
+    return Inference(out, stacked, seconds, label, notes)

@@ -64,7 +64,7 @@ def export_onnx(name: str, model: nn.Module, path: str | Path, batch: int = 1) -
 class OnnxModel:
     """An ONNX Runtime session that answers `Variant.run` like the PyTorch network it was exported from."""
 
-    def __init__(self, path: str | Path, device: str | torch.device | None = None):
+    def __init__(self, path: str | Path, device: str | torch.device | None = None, threads: int | None = None):
         import onnxruntime as ort
 
         self.path = Path(path)
@@ -73,8 +73,12 @@ class OnnxModel:
         want_cuda = zoo.resolve_device(device).type == "cuda"
         available = ort.get_available_providers()
         providers = (["CUDAExecutionProvider"] if want_cuda and "CUDAExecutionProvider" in available else [])
+        options = ort.SessionOptions()
+        if threads:  # the same thread count as torch, so a measured comparison is on equal terms
+            options.intra_op_num_threads = int(threads)
         try:
-            self.session = ort.InferenceSession(str(self.path), providers=providers + ["CPUExecutionProvider"])
+            self.session = ort.InferenceSession(str(self.path), options,
+                                                providers=providers + ["CPUExecutionProvider"])
         except Exception as exc:
             raise zoo.CheckpointError(f"{self.path}: not a loadable ONNX model ({exc})") from exc
         meta = self.session.get_modelmeta().custom_metadata_map

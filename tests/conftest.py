@@ -22,6 +22,10 @@ def _isolated_models_dir(tmp_path_factory, monkeypatch):
     (tests/engine/test_bundled_weights.py does), so "no weights" paths stay testable after weights ship."""
     monkeypatch.setenv("FSR_STUDIO_MODELS", str(tmp_path_factory.mktemp("user_models")))
     monkeypatch.setenv("FSR_STUDIO_BUNDLED", str(tmp_path_factory.mktemp("bundled_weights")))
+    # Nor the user cache folder; and precision "auto" keeps the CPU-flag guess instead of measuring every path for
+    # each model a test builds (seconds each). tests/engine/test_runtime_choice.py checks the measuring chooser.
+    monkeypatch.setenv("FSR_STUDIO_CACHE", str(tmp_path_factory.mktemp("cache")))
+    monkeypatch.setenv("FSR_STUDIO_AUTO_PATH", "flags")
 
 
 @pytest.fixture(scope="session")

@@ -1,8 +1,9 @@
 """Settings: device, default model (auto first), detector back end and its model file/folder, scale, output folder,
-the no-harm check."""
+the no-harm check, and (read-only) which inference path precision "auto" runs on this machine."""
 from __future__ import annotations
 
 import dataclasses
+import html
 
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFileDialog,
                                QFormLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton, QWidget)
@@ -106,11 +107,28 @@ class SettingsDialog(QDialog):
                                 "photo's pixels; below the threshold it is not pasted")
         self.no_harm.setChecked(s.no_harm_check)
         form.addRow("", self.no_harm)
+        form.addRow("Inference", self._inference_label())
         form.addRow("", QLabel(f"<small>Stored in {settings_path()}</small>"))
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         form.addRow(buttons)
+
+    @staticmethod
+    def _inference_label() -> QLabel:
+        """Which inference path precision "auto" runs per model, as measured on this machine (engine.runtime_choice)."""
+        try:
+            from ..backend import inference_summary
+
+            cpu, lines = inference_summary()
+        except Exception as exc:  # noqa: BLE001 - the dialog still opens if the engine cannot say
+            cpu, lines = f"unknown ({exc})", []
+        body = "<br>".join(html.escape(line) for line in lines) or "measured on the first use of each model"
+        label = QLabel(f"<small>{html.escape(cpu)}<br>{body}</small>")
+        label.setWordWrap(True)
+        label.setToolTip("precision 'auto' times every inference path once per model and batch size and runs the "
+                         "fastest one as accurate as fp32; `fsr-studio bench` shows them all")
+        return label
 
     def values(self) -> AppSettings:
         return dataclasses.replace(

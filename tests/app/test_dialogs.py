@@ -169,3 +169,17 @@ def test_fsr_studio_with_photo_opens_the_window_with_it(qtbot, monkeypatch, tiny
     monkeypatch.setattr(main, "create_app", lambda: (QApplication.instance(), App())[1])
     assert cli_main([str(photo)]) == 0
     assert seen["photos"] == [photo] and seen["faces"] == 3
+
+
+def test_settings_dialog_shows_the_measured_inference_paths(qtbot, make_window):
+    from app.ui.settings_dialog import SettingsDialog
+    from engine import runtime_choice as rc
+
+    w = make_window()
+    assert "measured on the first use" in SettingsDialog(w.controller, w)._inference_label().text()
+    cpu = rc.cpu_info()
+    key = {"cpu": cpu.name, "flags": list(cpu.flags), "versions": rc.library_versions(), "variant": "fsrnet",
+           "batch": 8, "device": "cpu"}
+    rc.write_verdict(rc.Verdict("openvino", "openvino: 50.5 ms/face, 1.53x fp32 (77.2)", [], key))
+    text = SettingsDialog(w.controller, w)._inference_label().text()
+    assert "AMX:" in text and "fsrnet (batch 8, cpu): openvino: 50.5 ms/face" in text

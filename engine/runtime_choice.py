@@ -8,7 +8,8 @@ one-time ONNX export for the runtime paths) and the verdict is cached in the use
 A path is a way to run a network: PyTorch fp32 / channels_last / bf16 autocast, ONNX Runtime, OpenVINO f32/bf16 on
 the CPU, fp16 autocast on CUDA. Each is checked against fp32 PyTorch on fixed inputs first: a path whose output
 would cost more than `TOLERANCE_DB` of PSNR is never chosen, however fast. fp32 PyTorch is the reference and the
-fallback; another path is taken only when it is faster than fp32 by more than `NOISE_MARGIN`.
+fallback; another path is taken only when it is faster than fp32 by more than `NOISE_MARGIN`. int8 paths are offered
+only to weights validated on real faces (:func:`int8_validated`) and pass the same gate.
 """
 from __future__ import annotations
 
@@ -201,9 +202,9 @@ register_path(InferencePath("openvino", "fp32", ("cpu",), _runtime_prepare("open
                             "OpenVINO CPU, f32 inference precision"))
 register_path(InferencePath("openvino-bf16", "fp32", ("cpu",), _runtime_prepare("openvino-bf16"), _openvino_missing,
                             "OpenVINO CPU, bf16 inference precision"))
-# int8 (static post-training quantisation, engine.quantize): measured only when asked for (bench --modes), because on
-# the bundled sparnet-light3d it costs more PSNR than the gate allows (about 0.1 dB by its estimate), so auto would
-# pay for a quantisation it then rejects.
+# int8 (static post-training quantisation, engine.quantize): auto measures it only for weights whose card records a
+# validation on real faces (int8_validated): on the bundled x8 weights it costs 0.1-1 dB, and auto would pay for a
+# quantisation it then rejects. Otherwise only when asked for (bench --modes).
 register_path(InferencePath("openvino-int8", "fp32", ("cpu",), _runtime_prepare("openvino-int8"),
                             _int8_missing("openvino"), "OpenVINO CPU, int8 post-training quantisation", auto=False))
 register_path(InferencePath("onnxruntime-int8", "fp32", ("cpu",), _runtime_prepare("onnxruntime-int8"),
@@ -262,7 +263,7 @@ def cache_key(name: str, model: nn.Module, device: torch.device, batch: int) -> 
     gpu = torch.cuda.get_device_name(device) if device.type == "cuda" else None
     return {"schema": SCHEMA, "cpu": cpu.name, "flags": list(cpu.flags), "gpu": gpu, "device": device.type,
             "threads": torch.get_num_threads(), "versions": library_versions(), "variant": name,
-            "weights": fingerprint(model), "batch": int(batch)}
+            "weights": fingerprint(model), "int8_validated": list(int8_validated(model)), "batch": int(batch)}
 
 
 def key_id(key: dict[str, Any]) -> str:
@@ -390,10 +391,38 @@ def forward(name: str, runner: Any, x: torch.Tensor, device: torch.device, mode:
     return image.float().cpu()
 
 
-def candidates(device: torch.device, names: Sequence[str] | None = None) -> list[InferencePath]:
-    """The paths this device offers: the listed ones, or (`names` None) those auto measures."""
+def candidates(device: torch.device, names: Sequence[str] | None = None,
+               validated: Sequence[str] = ()) -> list[InferencePath]:
+    """The paths this device offers: the listed ones, or (`names` None) those auto measures plus the opt-in paths
+    `validated` for these weights (see :func:`int8_validated`)."""
     return [p for p in PATHS.values()
-            if device.type in p.devices and (p.name in names if names is not None else p.auto)]
+            if device.type in p.devices and (p.name in names if names is not None else p.auto or p.name in validated)]
+
+
+def _minor(version: str | None) -> str:
+    return ".".join(str(version or "").split(".")[:2])
+
+
+def int8_validated(model: nn.Module) -> tuple[str, ...]:
+    """The int8 paths the weights' card says were checked on real faces (scripts/int8_validation.py), if the card
+    is about these very weights and was made with this quantiser (onnxruntime major.minor); else none.
+
+    Why: the gate below only sees synthetic faces; int8 moves outputs more than float paths, so it is offered to
+    auto only where a validation on real faces found it within the tolerance.
+    """
+    path = getattr(model, "weights_path", "")
+    if not path or not Path(path).is_file():
+        return ()
+    try:
+        record = zoo.read_card(path).get("int8")
+    except (zoo.CheckpointError, OSError):
+        return ()
+    if not isinstance(record, dict) or f"sha256:{record.get('weights_sha256')}" != fingerprint(model):
+        return ()
+    if _minor(record.get("onnxruntime")) != _minor(library_versions().get("onnxruntime")):
+        return ()
+    accepted = record.get("accepted_paths")
+    return tuple(p for p in accepted if p in PATHS) if isinstance(accepted, list) else ()
 
 
 def _prepare_all(name: str, model: nn.Module, device: torch.device, paths: Sequence[InferencePath],
@@ -484,7 +513,7 @@ def measure(name: str, model: nn.Module, device: torch.device, batch: int, *, pa
     prepared runners, so the chosen one is not built twice.
     """
     v = zoo.variant(name)
-    chosen = candidates(device, None if paths is None else ["fp32", *paths])
+    chosen = candidates(device, None if paths is None else ["fp32", *paths], int8_validated(model))
     results: dict[str, PathResult] = {}
     prepared = _prepare_all(name, model, device, chosen, results)
     if "fp32" not in prepared:

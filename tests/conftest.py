@@ -26,6 +26,7 @@ def _isolated_models_dir(tmp_path_factory, monkeypatch):
     # each model a test builds (seconds each). tests/engine/test_runtime_choice.py checks the measuring chooser.
     monkeypatch.setenv("FSR_STUDIO_CACHE", str(tmp_path_factory.mktemp("cache")))
     monkeypatch.setenv("FSR_STUDIO_AUTO_PATH", "flags")
+    monkeypatch.setenv("FSR_STUDIO_TRAIN_PRECISION", "flags")  # the same for training (tests/trainer/test_precision.py)
 
 
 @pytest.fixture(scope="session")

@@ -1,5 +1,7 @@
 """engine.runtime_choice: the fastest accurate path wins on fake timings, an inaccurate path never does, verdicts are
 cached under a key that changes with the CPU and the library versions, and OpenVINO matches fp32 PyTorch."""
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -189,6 +191,41 @@ def test_int8_paths_are_opt_in():
     auto = {p.name for p in rc.candidates(CPU)}
     assert {"fp32", "bf16", "onnxruntime"} <= auto and not {"openvino-int8", "onnxruntime-int8"} & auto
     assert [p.name for p in rc.candidates(CPU, ["onnxruntime-int8"])] == ["onnxruntime-int8"]
+
+
+def _tiny_with_card(tmp_path, tiny, int8):
+    """`tiny` saved as bundled-style weights with a card holding `int8` (None: no record), loaded back."""
+    weights = tmp_path / f"{TINY}.safetensors"
+    zoo.save_weights(tiny, weights, TINY)
+    card = zoo.card_path(weights)
+    data = json.loads(card.read_text())
+    if int8 is not None:
+        data["int8"] = int8(zoo.sha256_of(weights))
+    card.write_text(json.dumps(data))
+    return zoo.load(TINY, weights)
+
+
+def _record(paths, ort=None):
+    return lambda sha: {"accepted_paths": paths, "weights_sha256": sha,
+                        "onnxruntime": ort or rc.library_versions().get("onnxruntime")}
+
+
+def test_int8_is_offered_to_auto_only_for_weights_validated_on_real_faces(tmp_path, tiny):
+    validated = _tiny_with_card(tmp_path, tiny, _record(["openvino-int8"]))
+    assert rc.int8_validated(validated) == ("openvino-int8",)
+    auto = {p.name for p in rc.candidates(CPU, None, rc.int8_validated(validated))}
+    assert "openvino-int8" in auto and "onnxruntime-int8" not in auto
+    assert rc.cache_key(TINY, validated, CPU, 8)["int8_validated"] == ["openvino-int8"]
+
+
+@pytest.mark.parametrize("record", [None, lambda sha: "yes",
+                                    lambda sha: _record(["openvino-int8"])("0" * 64),  # other weights
+                                    _record(["openvino-int8"], ort="0.1.0"),  # another quantiser
+                                    _record("openvino-int8"), _record(["no-such-path"])])
+def test_int8_is_not_offered_without_a_matching_validation(tmp_path, tiny, record):
+    model = _tiny_with_card(tmp_path, tiny, record)
+    assert rc.int8_validated(model) == ()
+    assert rc.int8_validated(tiny) == ()  # built in memory: no card at all
 
 
 @pytest.mark.parametrize("path", ["onnxruntime-int8", "openvino-int8"])

@@ -1,0 +1,113 @@
+"""Validate the int8 inference paths of bundled weights on real validation faces, and record the verdict in the card.
+
+Why: the runtime accuracy gate (engine.runtime_choice) can only check synthetic face-like inputs, because a user's
+machine has no validation faces. int8 changes outputs more than float paths do, so it is offered to `auto` only for
+weights whose int8 version was checked here on real faces: the face-size benchmark (the same photos, alignment,
+no-harm check and composition as a real photo) run once through PyTorch fp32 and once through each int8 path. The
+weights pass when no size loses `TOLERANCE_DB` of PSNR-Y or more and the mean over sizes loses less than that.
+
+    python scripts/int8_validation.py -m sparnet-blind --data ../shared/data/celeba_val128 --limit 40 \\
+        --sizes 16,24,32,48,64,96 --json docs/results/int8_validation.json --write-card
+
+The verdict is stored in the card as "int8": {accepted, weights sha256, onnxruntime version, per-size drops};
+engine.runtime_choice reads it (see `int8_accepted`), so new weights or a new quantiser need a new validation.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from engine import face_bench, runtime_choice as rc, zoo  # noqa: E402
+from engine.util import atomic_write  # noqa: E402
+
+INT8_PATHS = ("openvino-int8", "onnxruntime-int8")
+METRICS = ("psnr_y", "ssim_y", "identity", "nrmse")
+
+
+def bench_path(path: str, faces: face_bench.BenchFaces, model: str, sizes: list[int]) -> dict[str, Any]:
+    """The face-size report of `model` with every network run on inference path `path`."""
+    os.environ[rc.ENV_FORCE] = path
+    try:
+        return face_bench.run(faces, [model], sizes, judge=True, log=lambda s: print(f"  [{path}] {s}", flush=True))
+    finally:
+        os.environ.pop(rc.ENV_FORCE, None)
+
+
+def compare(reference: dict[str, Any], other: dict[str, Any], model: str) -> dict[str, Any]:
+    """Per size: each metric under fp32 and under the int8 path, and the PSNR-Y drop."""
+    rows = {}
+    for size, by_model in reference["sizes"].items():
+        ref, got = by_model[model], other["sizes"][size][model]
+        rows[size] = {"fp32": {k: round(ref[k], 4) for k in METRICS if k in ref},
+                      "int8": {k: round(got[k], 4) for k in METRICS if k in got},
+                      "psnr_drop_db": round(ref["psnr_y"] - got["psnr_y"], 4)}
+    drops = [r["psnr_drop_db"] for r in rows.values()]
+    return {"sizes": rows, "max_psnr_drop_db": max(drops), "mean_psnr_drop_db": round(sum(drops) / len(drops), 4),
+            "accepted": max(drops) < rc.TOLERANCE_DB}
+
+
+def validate(model: str, faces: face_bench.BenchFaces, sizes: list[int], paths: list[str]) -> dict[str, Any]:
+    weights = zoo.find_weights(model)
+    if weights is None:
+        raise SystemExit(zoo.missing_weights_message(model))
+    print(f"{model}: fp32 reference", flush=True)
+    reference = bench_path("fp32", faces, model, sizes)
+    result: dict[str, Any] = {"weights_sha256": zoo.sha256_of(weights), "versions": rc.library_versions(),
+                              "data": str(faces.root), "faces": len(faces.names), "sizes": sizes,
+                              "tolerance_db": rc.TOLERANCE_DB, "paths": {}}
+    for path in paths:
+        print(f"{model}: {path}", flush=True)
+        result["paths"][path] = compare(reference, bench_path(path, faces, model, sizes), model)
+        print(f"  {path}: max drop {result['paths'][path]['max_psnr_drop_db']:+.3f} dB, "
+              f"accepted {result['paths'][path]['accepted']}", flush=True)
+    return result
+
+
+def write_card(model: str, result: dict[str, Any], command: str) -> None:
+    weights = zoo.find_weights(model)
+    card_file = zoo.card_path(weights)  # type: ignore[arg-type]
+    card = json.loads(card_file.read_text(encoding="utf-8"))
+    card["int8"] = {"accepted_paths": [p for p, r in result["paths"].items() if r["accepted"]],
+                    "weights_sha256": result["weights_sha256"],
+                    "onnxruntime": result["versions"].get("onnxruntime"),
+                    "max_psnr_drop_db": {p: r["max_psnr_drop_db"] for p, r in result["paths"].items()},
+                    "data": f"{result['data']} (first {result['faces']} faces), face-size benchmark at "
+                            f"{','.join(map(str, result['sizes']))} px",
+                    "measured_by": command}
+    atomic_write(card_file, (json.dumps(card, indent=1) + "\n").encode())
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("-m", "--models", required=True, help="comma-separated variants with bundled weights")
+    p.add_argument("--data", required=True)
+    p.add_argument("--limit", type=int, default=40)
+    p.add_argument("--tail", type=int, default=None)
+    p.add_argument("--sizes", default="16,24,32,48,64,96")
+    p.add_argument("--paths", default=",".join(INT8_PATHS))
+    p.add_argument("--json", required=True)
+    p.add_argument("--write-card", action="store_true", help="record the verdict in each model's card")
+    args = p.parse_args(argv)
+    faces = face_bench.load_faces(args.data, limit=args.limit, tail=args.tail)
+    sizes = [int(s) for s in args.sizes.split(",")]
+    out = json.loads(Path(args.json).read_text()) if Path(args.json).is_file() else {}
+    command = "python scripts/int8_validation.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    for model in args.models.split(","):
+        t0 = time.perf_counter()
+        out[model] = validate(model, faces, sizes, args.paths.split(","))
+        out[model]["seconds"] = round(time.perf_counter() - t0, 1)
+        atomic_write(Path(args.json), (json.dumps(out, indent=1) + "\n").encode())
+        if args.write_card:
+            write_card(model, out[model], command)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

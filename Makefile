@@ -9,7 +9,8 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q --upgrade pip
 	# The CPU wheel of torch lies on disk on the reference machines; on a CUDA machine pip takes the CUDA build.
 	$(BIN)/pip install -q "torch==2.13.0" || $(BIN)/pip install -q "torch<=2.14.1"
-	$(BIN)/pip install -q -e ".[cpu,test]"
+	# Everything: the core (engine, trainer, commands) plus the desktop app, the optional detectors and plots.
+	$(BIN)/pip install -q -e ".[cpu,gui,detectors,plots,test]"
 	touch $(STAMP)
 
 venv: $(STAMP)
@@ -24,6 +25,6 @@ test-slow: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q -m slow $(PYTEST_ARGS)
 
 bench: $(STAMP)
-	$(BIN)/python -m engine.bench $(ARGS)
+	$(BIN)/fsr-studio bench $(ARGS)
 
 .PHONY: venv run test test-slow bench

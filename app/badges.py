@@ -126,9 +126,12 @@ def face_status(result: Any, label: str, no_harm: bool = True) -> FaceStatus:
     return FaceStatus(pick, verdict, passed, warning, detail, "\n".join(lines))
 
 
-def badges_for(result: Any, model: str, detection: Any, protocol: str | None,
-               measured: dict[str, float] | None = None, no_harm: bool = True) -> list[str]:
+def badges_for(result: Any, model: str, detection: Any, measured: dict[str, float] | None = None,
+               no_harm: bool = True) -> list[str]:
     """Badge texts for one pane; `measured` is backend.face_metrics' row for the model (computed in a job)."""
+    from .backend import crop_protocol
+
+    protocol = crop_protocol(result, model)
     out = []
     if model == AUTO and model in getattr(result, "chosen", {}):
         out.append(f"auto → {result.chosen[model]}")

@@ -1,28 +1,21 @@
-"""`fsr-studio`: with no arguments (or only photo paths) it opens the window; otherwise it runs a subcommand.
+"""`fsr-studio`: with no arguments (or only photo paths) it opens the window; otherwise it runs a command.
 
-Subcommands are a registry of module paths, imported only when used, so `fsr-studio enhance` never loads Qt and the
-GUI never loads the trainer until asked. Each command module provides ``add_arguments(parser)`` and ``run(args)``
-returning the process exit code.
+The commands are the registry in app/commands (``COMMANDS``: name -> module path and help), each module providing
+``add_arguments(parser)`` and ``run(args)`` returning the process exit code. Modules are imported only when the parser
+is built, and none imports Qt at import time, so `fsr-studio enhance` never loads Qt and works without the `gui`
+extra; only `gui` (the default) opens the window.
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import signal
 import sys
 import threading
-from typing import Sequence
+from typing import Iterator, Sequence
 
-COMMANDS: dict[str, tuple[str, str]] = {
-    "enhance": ("engine.cli_enhance", "restore every face in photos or folders"),
-    "models": ("engine.cli_models", "list model variants, parameter counts and where their weights are"),
-    "bench": ("engine.bench", "per-face latency, memory and accuracy of every inference path on this machine"),
-    "eval": ("engine.cli_eval", "PSNR/SSIM-Y, landmark error and identity similarity on a face dataset"),
-    "export-onnx": ("engine.cli_onnx", "export a variant to ONNX"),
-    "interpolate": ("engine.cli_interpolate", "blend two weight files of one architecture (network interpolation)"),
-    "prepare": ("trainer.cli_prepare", "build a training dataset from a folder of photos"),
-    "train": ("trainer.cli_train", "train or fine-tune a model"),
-}
+from app.commands import COMMANDS
 
 
 def available_commands() -> dict[str, tuple[str, str]]:
@@ -46,14 +39,29 @@ INTERRUPTED = 130  # the shell's code for a process ended by SIGINT
 
 class _Interrupts:
     """Remembers a Ctrl+C even when a C extension swallows it: SIGINT while dlib or torch initialise surfaces as an
-    ImportError ("initialization failed") that the caller reports as a missing package."""
+    ImportError ("initialization failed") that the caller reports as a missing package. While the command modules
+    import (torch, dlib, OpenCV) a Ctrl+C is only noted and raised once they are in: a KeyboardInterrupt raised
+    inside a pybind11 module's initialisation aborts the process (SIGABRT) instead of unwinding."""
 
     seen = False
+    deferred = False
 
     @classmethod
     def handler(cls, signum: int, frame: object) -> None:
         cls.seen = True
-        signal.default_int_handler(signum, frame)
+        if not cls.deferred:
+            signal.default_int_handler(signum, frame)
+
+    @classmethod
+    @contextlib.contextmanager
+    def deferring(cls) -> Iterator[None]:
+        cls.deferred = True
+        try:
+            yield
+        finally:
+            cls.deferred = False
+        if cls.seen:
+            raise KeyboardInterrupt
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -78,12 +86,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 def dispatch(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or (argv[0] not in COMMANDS and not argv[0].startswith("-")):
-        from app.main import run_gui  # photos given as arguments open in the window
+        from app.commands.gui import launch  # photos given as arguments open in the window
 
-        return run_gui(argv)
-    args = build_parser().parse_args(argv)
+        return launch(argv)
+    with _Interrupts.deferring():
+        parser = build_parser()
+    args = parser.parse_args(argv)
     if args.command is None:
-        build_parser().print_help()
+        parser.print_help()
         return 2
     return int(args._module.run(args) or 0)
 

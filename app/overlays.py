@@ -60,7 +60,7 @@ def _array(x: Any) -> np.ndarray | None:
     return a
 
 
-def split_priors(maps: Mapping[str, Any]) -> tuple[np.ndarray | None, np.ndarray | None]:
+def prior_maps(maps: Mapping[str, Any]) -> tuple[np.ndarray | None, np.ndarray | None]:
     """(landmark heatmaps L x h x w, parsing maps P x h x w) from an FSRNet maps dict, or Nones."""
     heat, parsing = _array(maps.get("heatmaps")), _array(maps.get("parsing"))
     priors = _array(maps.get("priors"))
@@ -77,7 +77,7 @@ def landmarks_from(maps: Mapping[str, Any], crop_size: int) -> np.ndarray | None
     pts = _array(maps.get("landmarks"))
     if pts is not None and pts.shape[-2:] == (N_LANDMARKS, 2):
         return pts.reshape(N_LANDMARKS, 2)
-    heat, _ = split_priors(maps)
+    heat, _ = prior_maps(maps)
     if heat is None:
         return None
     import torch
@@ -163,7 +163,7 @@ def face_overlay(result: Any, crop_of: Callable[[str], str | None] | None = None
         maps = result.maps.get(model, {})
         if model == prior:
             ov.landmarks = landmarks_from(maps, ov.crop_size)
-            _, parsing = split_priors(maps)
+            _, parsing = prior_maps(maps)
             if parsing is not None and parsing.ndim == 3:
                 ov.parsing_rgba = colour_parsing(parsing)
         if model == att:

@@ -1,17 +1,34 @@
 """The plain (Qt-free) state of a working session: the photos, their faces and the user's per-face decisions.
 
 Views read this and the controller mutates it; keeping it free of Qt makes the decisions (include/exclude, per-face
-model) testable and saveable without a window, as napari keeps its layer model apart from its Qt views.
+model) testable and saveable without a window, as napari keeps its layer model apart from its Qt views. It holds
+no Qt object: the screen-ready images of a photo live on the Qt side (the controller). Changes are announced to
+the session's subscribers (:meth:`Session.subscribe`), which is how the controller's ``photoChanged`` signal is fed.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import Enum
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import numpy as np
 
-PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".bmp")
+from engine.io import IMAGE_SUFFIXES as PHOTO_SUFFIXES
+
+
+class PhotoStatus(str, Enum):
+    """Where a photo stands. A str, so that it compares equal to its value ("restored")."""
+
+    QUEUED = "queued"  # added, not read yet (or its reading was cancelled)
+    LOADING = "loading"  # being read and searched for faces
+    READY = "ready"  # faces found, no up-to-date composite being made
+    RESTORING = "restoring"  # a job is making its composite
+    RESTORED = "restored"  # it has a composite
+    ERROR = "error"  # it could not be opened (PhotoDoc.error says why)
+
+    def __str__(self) -> str:
+        return self.value
 
 
 @dataclass(eq=False)  # identity, not field equality (fields hold numpy arrays)
@@ -51,14 +68,12 @@ class PhotoDoc:
     path: Path
     image: Any = None  # engine.io.LoadedImage
     rgb: np.ndarray | None = None  # HxWx3 uint8 for display, thumbnails and detection
-    display: Any = None  # the same, prepared for the screen by the UI layer (a QImage made off the UI thread)
     faces: list[FaceItem] = field(default_factory=list)
     detected: bool = False
     restored: np.ndarray | None = None  # composite of the chosen models, same dtype class as the input
     restored_signature: tuple = ()  # which (face, model) choices `restored` reflects
-    restored_display: Any = None  # `restored` prepared for the screen (QImage), made off the UI thread
     generation: int = 0  # bumped each time faces are (re)detected, so views know their face widgets are stale
-    status: str = "queued"  # queued, loading, ready, restoring, restored, error
+    status: PhotoStatus = PhotoStatus.QUEUED  # set through Session.set_status, which announces it
     error: str = ""
     notes: list[str] = field(default_factory=list)
 
@@ -66,25 +81,56 @@ class PhotoDoc:
     def name(self) -> str:
         return self.path.name
 
-    def model_of(self, face: FaceItem, default: str) -> str:
-        return face.model or default
+    def model_of(self, index: int, default: str) -> str:
+        """The model of face `index`: its own choice, else the session's default model."""
+        return self.faces[index].model or default
+
+    def included(self) -> list[int]:
+        return [i for i, f in enumerate(self.faces) if f.include]
+
+    def face_models(self, default: str) -> dict[int, str]:
+        """Included face -> its model: what the composite is made of."""
+        return {i: self.model_of(i, default) for i in self.included()}
 
     def signature(self, default: str, scale: float, no_harm: bool = True) -> tuple:
         """What the composite of the current choices reflects (backend.restore_signature)."""
         from .backend import restore_signature
 
-        return restore_signature(scale, {i: self.model_of(f, default) for i, f in enumerate(self.faces)
-                                         if f.include}, no_harm)
+        return restore_signature(scale, self.face_models(default), no_harm)
 
-    def included(self) -> list[int]:
-        return [i for i, f in enumerate(self.faces) if f.include]
+    def settled_status(self) -> PhotoStatus:
+        """The status once no job works on the photo: restored with a composite, ready with its faces found,
+        else queued (not read yet)."""
+        if self.restored is not None:
+            return PhotoStatus.RESTORED
+        return PhotoStatus.READY if self.detected else PhotoStatus.QUEUED
+
+
+Listener = Callable[[PhotoDoc], None]
 
 
 class Session:
-    """The ordered photo list; adding the same file twice is a no-op."""
+    """The ordered photo list; adding the same file twice is a no-op. Subscribers hear of every photo's change."""
 
     def __init__(self) -> None:
         self.photos: list[PhotoDoc] = []
+        self._listeners: list[Listener] = []
+
+    def subscribe(self, listener: Listener) -> None:
+        """Call `listener(doc)` after every announced change of a photo (status, faces, composite, decisions)."""
+        self._listeners.append(listener)
+
+    def changed(self, doc: PhotoDoc) -> None:
+        """Announce that `doc` changed."""
+        for listener in list(self._listeners):
+            listener(doc)
+
+    def set_status(self, doc: PhotoDoc, status: PhotoStatus | str, error: str | None = None) -> None:
+        """The one place a photo's status changes (error: its reason, when given); announces the change."""
+        doc.status = PhotoStatus(status)
+        if error is not None:
+            doc.error = error
+        self.changed(doc)
 
     def find(self, path: Path) -> PhotoDoc | None:
         key = _key(path)

@@ -10,7 +10,10 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from engine.settings import RestoreSettings
 
 ENV_CONFIG = "FSR_STUDIO_CONFIG"  # a folder; tests point it at a temporary one
 
@@ -57,6 +60,16 @@ class AppSettings:
         if not isinstance(s.compare_models, list) or not all(isinstance(m, str) for m in s.compare_models):
             s.compare_models = d.compare_models
         return s
+
+    def restore_settings(self) -> "RestoreSettings":
+        """The engine's RestoreSettings for these preferences, built (and checked) once per job and passed whole
+        through the backend to the engine. What the app does not let the user change keeps the engine's default
+        (blend, colour match, paste mask, TTA, precision, batch size), as on the command line."""
+        from engine.settings import RestoreSettings
+
+        s = self.normalised()
+        return RestoreSettings(scale=s.scale, detector=s.detector, detector_model=s.detector_model or None,
+                               device=None if s.device == "auto" else s.device, no_harm=s.no_harm_check)
 
 
 def config_dir() -> Path:

@@ -1,13 +1,13 @@
 """Fine-tuning from the GUI, minus the GUI: the trainer command line for a request, and the parsed event stream.
 
-The trainer runs as its own process (``python -m trainer ...``, or ``fsr-studio train ...`` in a frozen bundle) so a
+The trainer runs as its own process (``python -m app train ...``, the same as ``fsr-studio train ...``) so a
 crash or an out-of-memory there cannot take the window down, and so cancel is a plain SIGTERM / CANCEL file that the
 trainer turns into a checkpoint. This module only builds argument lists and reads the JSON-lines events.
 """
 from __future__ import annotations
 
 import json
-import sys
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,10 +18,21 @@ PREPARE_SIZES = {"coarse128": 128, "ffhq512": 512}
 
 
 def trainer_command() -> list[str]:
-    """Program + leading arguments that start the trainer: the same interpreter, or the frozen app's CLI."""
-    if getattr(sys, "frozen", False):
-        return [sys.executable]  # app.cli dispatches "train"/"prepare" to the trainer
-    return [sys.executable, "-m", "trainer"]
+    """Program + leading arguments that start the trainer: `fsr-studio` (``python -m app``, or the frozen app) run
+    again, whose "train" and "prepare" commands the arguments begin with."""
+    from app.commands import self_command
+
+    return self_command()
+
+
+def can_prepare() -> bool:
+    """Whether this installation has the `prepare` command (a photo folder can be made into a dataset)."""
+    try:
+        from .cli import available_commands
+
+        return "prepare" in available_commands()
+    except Exception:  # noqa: BLE001 - a broken command registry: say no, the dialog explains
+        return False
 
 
 def trainable_models() -> list[str]:
@@ -228,3 +239,18 @@ def format_eta(seconds: float | None) -> str:
     h, rem = divmod(s, 3600)
     m, s = divmod(rem, 60)
     return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+def describe_event(event: dict[str, Any]) -> str:
+    """One log line for a trainer event: its kind and fields (not the time, traceback or whole configuration)."""
+    kind = event.get("event")
+    rest = {k: v for k, v in event.items() if k not in ("event", "time", "traceback", "config")}
+    return f"[{kind}] " + ", ".join(f"{k}={v}" for k, v in rest.items())
+
+
+_BAR = re.compile(r"\d+%\|")
+
+
+def is_progress_bar(line: str) -> bool:
+    """tqdm's redrawn bar lines (the events already carry that information)."""
+    return bool(_BAR.search(line))

@@ -10,23 +10,65 @@ and fall back to fp32.
 from __future__ import annotations
 
 import contextlib
+import functools
+import platform
+from dataclasses import dataclass
 from typing import Iterator
 
 import torch
 from torch import nn
 
 MODES = ("fp32", "channels_last", "bf16", "fp16")
+CPU_FLAGS = ("amx_bf16", "amx_int8", "amx_tile", "avx512_bf16", "avx512_vnni", "avx_vnni", "avx512f", "avx2")
+
+
+@dataclass(frozen=True)
+class CpuInfo:
+    """The CPU's name and the instruction-set flags that decide which reduced precision is fast."""
+
+    name: str
+    flags: tuple[str, ...]
+
+    @property
+    def amx(self) -> bool:
+        return "amx_bf16" in self.flags
+
+    @property
+    def avx512_bf16(self) -> bool:
+        return "avx512_bf16" in self.flags
+
+    @property
+    def vnni(self) -> bool:
+        return "avx512_vnni" in self.flags or "avx_vnni" in self.flags
+
+    def describe(self) -> str:
+        yes = {True: "yes", False: "no"}
+        return (f"{self.name} (AMX: {yes[self.amx]}, AVX-512 BF16: {yes[self.avx512_bf16]}, "
+                f"VNNI: {yes[self.vnni]})")
+
+
+@functools.lru_cache(maxsize=1)
+def cpu_info() -> CpuInfo:
+    """Read once per process from /proc/cpuinfo (Linux); elsewhere the platform's name and no flags."""
+    name, flags = "", set()
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="ignore") as f:
+            for line in f:
+                key, _, value = line.partition(":")
+                if key.strip() == "model name" and not name:
+                    name = value.strip()
+                elif key.strip() == "flags" and not flags:
+                    flags = set(value.split())
+    except OSError:
+        pass
+    return CpuInfo(name or platform.processor() or platform.machine(), tuple(f for f in CPU_FLAGS if f in flags))
 
 
 def cpu_has_fast_bf16() -> bool:
     """True on CPUs whose oneDNN kernels run bf16 natively (AMX or AVX512-BF16). A hint only: native is not
     necessarily faster than fp32 (see engine.runtime_choice, which measures)."""
-    try:
-        with open("/proc/cpuinfo", encoding="ascii", errors="ignore") as f:
-            flags = f.read()
-        return "avx512_bf16" in flags or "amx_bf16" in flags
-    except OSError:
-        return False
+    cpu = cpu_info()
+    return cpu.amx or cpu.avx512_bf16
 
 
 def resolve_mode(mode: str, device: torch.device) -> str:

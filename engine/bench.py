@@ -10,38 +10,21 @@ choose from these timings (the same rule: the fastest path within the PSNR toler
 than 3% faster). The CPU's name and its AMX / AVX-512 BF16 / VNNI flags head the output and the JSON. Measure with
 nothing else running.
 
+This module measures and tabulates; the command that runs it is `fsr-studio bench` (app/commands/bench.py):
+
     fsr-studio bench --batches 1,8 --json bench_out/paths.json --markdown bench_out/paths_table.md
 """
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import platform
 import resource
 import statistics
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
-ALIASES = {"onnx": "onnxruntime"}  # the name this command used before the paths had names of their own
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--models", default="all", help="comma-separated variants (default: every variant)")
-    parser.add_argument("--batches", default="1,8", help="comma-separated batch sizes")
-    parser.add_argument("--modes", default="all",
-                        help="comma-separated inference paths (default: every path of the device; see the output)")
-    parser.add_argument("--device", default="cpu", help="cpu or cuda")
-    parser.add_argument("--repeat", type=int, default=5, help="timed forwards per configuration")
-    parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
-    parser.add_argument("--max-seconds", type=float, default=120.0,
-                        help="skip larger batches of a variant whose batch-1 forward already takes this long")
-    parser.add_argument("--json", type=Path, help="write the results here")
-    parser.add_argument("--markdown", type=Path, help="write the tables (machine line included) here")
-    parser.add_argument("--one", help=argparse.SUPPRESS)  # internal: measure a single "name:batch:path"
+ALIASES = {"onnx": "onnxruntime"}  # the name `fsr-studio bench` used before the paths had names of their own
 
 
 def _model(name: str) -> tuple[Any, str]:
@@ -79,7 +62,7 @@ def measure_one(name: str, batch: int, path: str, repeat: int, threads: int, dev
 
     if threads:
         torch.set_num_threads(threads)
-    base_rss = _peak_rss_mb()
+    base_rss = peak_rss_mb()
     device = torch.device(device_name)
     v = zoo.variant(name)
     model, weights = _model(name)
@@ -102,21 +85,12 @@ def measure_one(name: str, batch: int, path: str, repeat: int, threads: int, dev
     return {"model": name, "batch": batch, "mode": path, "ms_per_face": 1000 * statistics.median(times) / batch,
             "psnr_drop_db": round(drop, 4) if drop != float("inf") else None,
             "accurate": drop < rc.TOLERANCE_DB, "weights": weights,
-            "peak_rss_mb": _peak_rss_mb(), "model_rss_mb": _peak_rss_mb() - base_rss,
+            "peak_rss_mb": peak_rss_mb(), "model_rss_mb": peak_rss_mb() - base_rss,
             "parameters": params, "threads": torch.get_num_threads()}
 
 
-def _peak_rss_mb() -> float:
+def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # Linux reports KiB
-
-
-def run_child(name: str, batch: int, mode: str, repeat: int, threads: int, device: str = "cpu") -> dict:
-    cmd = [sys.executable, "-m", "engine.bench", "--one", f"{name}:{batch}:{mode}", "--repeat", str(repeat),
-           "--threads", str(threads), "--device", device]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    if proc.returncode != 0:
-        return {"model": name, "batch": batch, "mode": mode, "error": proc.stderr.strip().splitlines()[-1:]}
-    return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
 def path_results(rows: list[dict]) -> list[Any]:
@@ -201,67 +175,12 @@ def path_names(modes: str, device: str) -> list[str]:
     names = [ALIASES.get(m, m) for m in modes.split(",")]
     unknown = [m for m in names if m not in rc.PATHS]
     if unknown:
-        raise SystemExit(f"unknown path(s) {', '.join(unknown)}; choose from {', '.join(rc.PATHS)}")
+        raise ValueError(f"unknown path(s) {', '.join(unknown)}; choose from {', '.join(rc.PATHS)}")
     return names
 
 
-def _unavailable(names: list[str]) -> dict[str, str]:
+def unavailable(names: list[str]) -> dict[str, str]:
+    """The paths among `names` this installation cannot run, with the reason (a missing optional package)."""
     from engine import runtime_choice as rc
 
     return {n: why for n in names if (why := rc.PATHS[n].missing())}
-
-
-def run(args: argparse.Namespace) -> int:
-    if args.one:
-        name, batch, mode = args.one.split(":")
-        print(json.dumps(measure_one(name, int(batch), mode, args.repeat, args.threads, args.device)))
-        return 0
-    from engine import zoo
-
-    names = zoo.names() if args.models == "all" else args.models.split(",")
-    batches = sorted(int(b) for b in args.batches.split(","))
-    modes = path_names(args.modes, args.device)
-    missing = _unavailable(modes)
-    modes = [m for m in modes if m not in missing]
-    info = machine()
-    print(f"CPU: {info['describe']}; {info['threads']} torch threads; torch {info['torch']}, onnxruntime "
-          f"{info['onnxruntime']}, openvino {info['openvino']}", flush=True)
-    for path, why in missing.items():
-        print(f"path {path}: unavailable ({why})", flush=True)
-    rows = _measure_all(names, batches, modes, args)
-    chosen = chosen_paths(rows)
-    report = {"machine": info, "unavailable": missing, "rows": rows, "chosen": chosen}
-    text = "\n\n".join([f"CPU: {info['describe']}, {info['threads']} threads", format_table(rows, chosen),
-                        format_summary(chosen)])
-    print(text)
-    for c in chosen.values():
-        print(f"  {c['model']} batch {c['batch']}: {c['reason']}")
-    for target, data in ((args.json, json.dumps(report, indent=2)), (args.markdown, text + "\n")):
-        if target:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(data)
-    return 0
-
-
-def _measure_all(names: list[str], batches: list[int], modes: list[str], args: argparse.Namespace) -> list[dict]:
-    rows: list[dict] = []
-    for name in names:
-        too_slow = False
-        for batch in batches:
-            if too_slow:
-                rows.append({"model": name, "batch": batch, "mode": "-", "error": "skipped (--max-seconds)"})
-                continue
-            for mode in modes:
-                row = run_child(name, batch, mode, args.repeat, args.threads, args.device)
-                rows.append(row)
-                print(json.dumps(row), flush=True)
-            fastest = min((r["ms_per_face"] * r["batch"] for r in rows[-len(modes):] if "error" not in r),
-                          default=0)
-            too_slow = fastest / 1000 * max(batches) / batch > args.max_seconds
-    return rows
-
-
-if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    add_arguments(parser)
-    sys.exit(run(parser.parse_args()))

@@ -1,9 +1,11 @@
 """Pipeline benchmark (not a test): detection recall per back end, and seconds per face/photo and peak memory per
 model for the whole photo pipeline (read, detect, align, restore, paste) on this machine.
 
-    python -m engine.bench_pipeline                       # every restore variant, Solvay + crowd_1
-    python -m engine.bench_pipeline --models fsrnet,sparnet --json bench_out/pipeline.json
-    python -m engine.bench_pipeline --models auto --photos solvay_conference_1927.jpg --skip-detection
+This module measures; the command that runs it is `fsr-studio bench-pipeline` (app/commands/bench_pipeline.py):
+
+    fsr-studio bench-pipeline                       # every restore variant, Solvay + crowd_1
+    fsr-studio bench-pipeline --models fsrnet,sparnet --json bench_out/pipeline.json
+    fsr-studio bench-pipeline --models auto --photos solvay_conference_1927.jpg --skip-detection
 
 Detection: each back end on the Solvay 1927 photo (29 faces) and the crowd photo. There are no ground-truth boxes, so a
 face counts as found when it matches (eye centres within half the inter-ocular distance) a face that at least two back
@@ -22,13 +24,7 @@ check); with no weights for a size band, those faces cost nothing but the paste.
 """
 from __future__ import annotations
 
-import argparse
-import json
-import os
-import platform
 import resource
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -40,25 +36,7 @@ DETECTOR_FILES = {"dlib": None, "insightface": "scrfd_500m_kps.onnx", "yunet": "
 SOLVAY_FACES = 29
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--models", default="all",
-                        help="comma-separated restore variants and/or auto (default: all = every variant and auto)")
-    parser.add_argument("--photos", default=",".join(DEFAULT_PHOTOS),
-                        help="photo files, or names in ../shared/data/photos")
-    parser.add_argument("--detector", default="dlib", help="detector for the restoration runs (default: dlib)")
-    parser.add_argument("--detector-models", type=Path, default=SHARED / "models",
-                        help="folder with the optional detectors' ONNX files")
-    parser.add_argument("--scale", type=float, default=2.0)
-    parser.add_argument("--hd-faces", type=int, default=3, help="faces restored per photo by 512 px variants")
-    parser.add_argument("--precision", default="auto")
-    parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
-    parser.add_argument("--skip-detection", action="store_true")
-    parser.add_argument("--skip-restore", action="store_true")
-    parser.add_argument("--json", type=Path, help="also write the results here")
-    parser.add_argument("--one", help=argparse.SUPPRESS)  # internal: "model|photo" measured in a child process
-
-
-def _peak_rss_mb() -> float:
+def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
@@ -128,8 +106,16 @@ def _consensus(found: dict[str, list]) -> list:
 
 
 # ----- restoration --------------------------------------------------------------------------------------------------
-def measure_restore(model_name: str, photo: Path, args: argparse.Namespace) -> dict[str, Any]:
-    """Runs inside a child process: restore one photo with one random-weight model and report times and memory."""
+def detector_model_for(detector: str, detector_models: Path) -> Path | None:
+    """The model file of `detector` in the folder of optional detectors' files (None for dlib)."""
+    return None if DETECTOR_FILES.get(detector) is None else detector_models / DETECTOR_FILES[detector]
+
+
+def measure_restore(model_name: str, photo: Path, *, detector: str = "dlib", detector_models: Path = SHARED / "models",
+                    scale: float = 2.0, hd_faces: int = 3, precision: str = "auto",
+                    threads: int = 0) -> dict[str, Any]:
+    """Restore one photo with one random-weight model and report times and memory; run it in a process of its own
+    (the peak memory is the process's)."""
     import torch
 
     from . import zoo
@@ -137,27 +123,26 @@ def measure_restore(model_name: str, photo: Path, args: argparse.Namespace) -> d
     from .io import read_image
     from .restore import compose_photo, restore_faces
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    base = _peak_rss_mb()
+    if threads:
+        torch.set_num_threads(threads)
+    base = peak_rss_mb()
     variant = zoo.variant(model_name)
     torch.manual_seed(0)
     module = variant.build().eval()
     t0 = time.perf_counter()
     image = read_image(photo)
     t_read = time.perf_counter() - t0
-    detector_model = None if DETECTOR_FILES.get(args.detector) is None else \
-        args.detector_models / DETECTOR_FILES[args.detector]
+    detector_model = detector_model_for(detector, detector_models)
     t0 = time.perf_counter()
-    detections = detect_faces(image.pixels, args.detector, detector_model)
+    detections = detect_faces(image.pixels, detector, detector_model)
     t_detect = time.perf_counter() - t0
     hd = variant.lr_size > 64
-    chosen = detections[: args.hd_faces] if hd else detections
+    chosen = detections[:hd_faces] if hd else detections
     t0 = time.perf_counter()
-    faces = restore_faces(image.pixels, chosen, [(model_name, module)], precision=args.precision)
+    faces = restore_faces(image.pixels, chosen, [(model_name, module)], precision=precision)
     t_restore = time.perf_counter() - t0
     t0 = time.perf_counter()
-    compose_photo(image.pixels, faces, model_name, args.scale, alpha=image.alpha)
+    compose_photo(image.pixels, faces, model_name, scale, alpha=image.alpha)
     t_paste = time.perf_counter() - t0
     restored = sum(1 for f in faces if not f.skipped)
     per_face = t_restore / max(1, restored)
@@ -167,13 +152,14 @@ def measure_restore(model_name: str, photo: Path, args: argparse.Namespace) -> d
             "read_s": round(t_read, 3), "detect_s": round(t_detect, 3), "restore_s": round(t_restore, 3),
             "paste_s": round(t_paste, 3), "s_per_face": round(per_face, 3),
             "s_per_photo": round(t_read + t_detect + restore_all + t_paste, 2), "extrapolated": extrapolated,
-            "peak_rss_mb": round(_peak_rss_mb(), 1), "model_rss_mb": round(_peak_rss_mb() - base, 1),
+            "peak_rss_mb": round(peak_rss_mb(), 1), "model_rss_mb": round(peak_rss_mb() - base, 1),
             "parameters": zoo.parameter_count(module), "threads": torch.get_num_threads(),
-            "precision": args.precision}
+            "precision": precision}
 
 
-def measure_auto(photo: Path, args: argparse.Namespace) -> dict[str, Any]:
-    """Runs inside a child process: `auto` with the weights it finds, no-harm check on; cold, then warm."""
+def measure_auto(photo: Path, *, detector: str = "dlib", detector_models: Path = SHARED / "models",
+                 scale: float = 2.0, precision: str = "auto", threads: int = 0) -> dict[str, Any]:
+    """`auto` with the weights it finds, no-harm check on; cold, then warm. Run it in a process of its own."""
     from collections import Counter
 
     import torch
@@ -182,13 +168,12 @@ def measure_auto(photo: Path, args: argparse.Namespace) -> dict[str, Any]:
     from .restore import load_models, restore_photo
     from .settings import RestoreSettings
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    base = _peak_rss_mb()
-    detector_model = None if DETECTOR_FILES.get(args.detector) is None else \
-        args.detector_models / DETECTOR_FILES[args.detector]
-    settings = RestoreSettings(scale=args.scale, detector=args.detector, detector_model=detector_model,
-                               precision=args.precision, no_harm=True)
+    if threads:
+        torch.set_num_threads(threads)
+    base = peak_rss_mb()
+    detector_model = detector_model_for(detector, detector_models)
+    settings = RestoreSettings(scale=scale, detector=detector, detector_model=detector_model,
+                               precision=precision, no_harm=True)
     t0 = time.perf_counter()
     models = load_models([AUTO])
     t_load = time.perf_counter() - t0
@@ -211,99 +196,6 @@ def measure_auto(photo: Path, args: argparse.Namespace) -> dict[str, Any]:
             "warm_timings": {k: round(v, 3) for k, v in warm.timings.items()},
             "detect_s": round(warm.timings.get("detect", 0.0), 3),
             "s_per_face": round(restore_s / restored, 3) if restored else 0.0, "s_per_photo": round(t_warm, 2),
-            "extrapolated": False, "peak_rss_mb": round(_peak_rss_mb(), 1),
-            "model_rss_mb": round(_peak_rss_mb() - base, 1), "threads": torch.get_num_threads(),
-            "precision": args.precision, "no_harm_check": True}
-
-
-def restore_table(models: list[str], photos: list[Path], args: argparse.Namespace) -> list[dict[str, Any]]:
-    rows = []
-    for model in models:
-        for photo in photos:
-            cmd = [sys.executable, "-m", "engine.bench_pipeline", "--one", f"{model}|{photo}",
-                   "--detector", args.detector, "--detector-models", str(args.detector_models),
-                   "--scale", str(args.scale), "--hd-faces", str(args.hd_faces), "--precision", args.precision,
-                   "--threads", str(args.threads)]
-            proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO)
-            lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
-            if proc.returncode or not lines:
-                rows.append({"model": model, "photo": photo.name, "error": (proc.stderr or proc.stdout)[-400:]})
-            else:
-                rows.append(json.loads(lines[-1]))
-            _print_restore_row(rows[-1])
-    return rows
-
-
-def _print_auto_row(r: dict[str, Any]) -> None:
-    if "error" in r:
-        return
-    picks = ", ".join(f"{k} {v}" for k, v in sorted(r["picks"].items())) or "no faces"
-    print(f"{'':<16} {'':<28} auto cold {r['cold_s']:.1f} s (models {r['load_s']:.1f} s), warm {r['warm_s']:.1f} s; "
-          f"weights: {', '.join(r['candidates']) or 'none'}; faces: {picks}", flush=True)
-
-
-def _print_restore_row(r: dict[str, Any]) -> None:
-    if "error" in r:
-        print(f"{r['model']:<16} {r['photo']:<28} ERROR {r['error'].strip().splitlines()[-1] if r['error'] else ''}")
-        return
-    mark = "*" if r["extrapolated"] else " "
-    print(f"{r['model']:<16} {r['photo']:<28} {r['faces_restored']:>3}/{r['faces_detected']:<3} "
-          f"{r['detect_s']:>7.2f} {r['s_per_face']:>8.3f} {r['s_per_photo']:>9.1f}{mark} {r['peak_rss_mb']:>8.0f}",
-          flush=True)
-    if r["model"] == "auto":
-        _print_auto_row(r)
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m engine.bench_pipeline", description=__doc__.splitlines()[0])
-    add_arguments(parser)
-    args = parser.parse_args(argv)
-    if args.one:
-        model, photo = args.one.split("|", 1)
-        row = measure_auto(Path(photo), args) if model == "auto" else measure_restore(model, Path(photo), args)
-        print(json.dumps(row))
-        return 0
-    from . import zoo
-
-    photos = [photo_path(p) for p in args.photos.split(",") if p]
-    missing = [str(p) for p in photos if not p.is_file()]
-    if missing:
-        print(f"photos not found: {', '.join(missing)} (../shared/data/photos is expected beside the checkout)",
-              file=sys.stderr)
-        return 1
-    models = [*zoo.names("restore"), "auto"] if args.models == "all" else [m for m in args.models.split(",") if m]
-    unknown = [m for m in models if m != "auto" and m not in zoo.names("restore")]
-    if unknown:
-        print(f"unknown models: {', '.join(unknown)} (restore variants: {', '.join(zoo.names('restore'))}, or auto)",
-              file=sys.stderr)
-        return 2
-    report: dict[str, Any] = {"machine": {"platform": platform.platform(), "cpus": os.cpu_count(),
-                                          "load_average": os.getloadavg(), "python": platform.python_version()},
-                              "detection": [], "restore": []}
-    if not args.skip_detection:
-        print("\nDetection (consensus = faces found by >= 2 back ends)")
-        print(f"{'photo':<28} {'back end':<12} {'faces':>5} {'matched':>8} {'recall':>7} {'seconds':>8}")
-        report["detection"] = detection_table(photos, args.detector_models)
-        for r in report["detection"]:
-            if "skipped" in r:
-                print(f"{r['photo']:<28} {r['backend']:<12} skipped: {r['skipped'][:70]}")
-            else:
-                print(f"{r['photo']:<28} {r['backend']:<12} {r['faces']:>5} {r['matched']:>4}/{r['consensus_faces']:<3}"
-                      f" {r['recall']:>7.3f} {r['seconds']:>8.2f}")
-    if not args.skip_restore:
-        print(f"\nRestoration, detector {args.detector}, scale x{args.scale} (random weights; * = extrapolated from "
-              f"{args.hd_faces} faces; auto: the weights found, no-harm check on, s/photo warm)")
-        print(f"{'model':<16} {'photo':<28} {'faces':>7} {'detect_s':>7} {'s/face':>8} {'s/photo':>9}  {'peak MB':>8}")
-        report["restore"] = restore_table(models, photos, args)
-    report["machine"]["load_average_end"] = os.getloadavg()
-    text = json.dumps(report, indent=2)
-    print("\n" + text)
-    if args.json:
-        from .util import atomic_write
-
-        atomic_write(args.json, (text + "\n").encode())
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+            "extrapolated": False, "peak_rss_mb": round(peak_rss_mb(), 1),
+            "model_rss_mb": round(peak_rss_mb() - base, 1), "threads": torch.get_num_threads(),
+            "precision": precision, "no_harm_check": True}

@@ -18,10 +18,9 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from . import metrics, zoo
+from .degrade import pil_resize
 from .infer import infer_faces
-from .models.registry import pil_resize
-
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
+from .io import IMAGE_SUFFIXES
 
 
 @dataclass
@@ -122,11 +121,10 @@ def prior_nrmse(maps: dict[str, np.ndarray], data: EvalSet, name: str) -> float 
         return None
     import torch
 
-    from .models.fsrnet import heatmap_peaks
+    from .models.fsrnet import heatmap_peaks, split_priors
 
-    cfg = zoo.variant(name).config
-    heat = torch.from_numpy(maps["priors"][:, : cfg.landmarks])
-    pts = heatmap_peaks(heat, data.hr[0].shape[0]).numpy()
+    heat, _ = split_priors(maps["priors"], zoo.variant(name).config)
+    pts = heatmap_peaks(torch.from_numpy(heat), data.hr[0].shape[0]).numpy()
     return metrics.landmark_nrmse(pts, data.landmarks)
 
 
@@ -169,13 +167,39 @@ def to_markdown(report: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def plot(report: dict[str, Any], path: str | Path) -> Path:
-    """PSNR-Y bars and a PSNR/identity scatter, written as PNG (matplotlib, headless)."""
-    import matplotlib
+PLOTS_MISSING = 'plots need matplotlib, which is not installed: pip install "fsr-studio[plots]"'
 
+
+class PlotsUnavailable(RuntimeError):
+    """matplotlib (the `plots` extra, needed only to draw plots) is not installed; the message says what to install."""
+
+
+def plots_missing() -> str | None:
+    """Why plots cannot be drawn in this installation, None when they can (checked without importing matplotlib)."""
+    import importlib.util
+
+    try:
+        found = importlib.util.find_spec("matplotlib") is not None
+    except (ImportError, ValueError):
+        found = False
+    return None if found else PLOTS_MISSING
+
+
+def pyplot() -> Any:
+    """matplotlib.pyplot on the headless Agg back end; PlotsUnavailable without matplotlib."""
+    try:
+        import matplotlib
+    except ImportError as exc:
+        raise PlotsUnavailable(PLOTS_MISSING) from exc
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    return plt
+
+
+def plot(report: dict[str, Any], path: str | Path) -> Path:
+    """PSNR-Y bars and a PSNR/identity scatter, written as PNG (matplotlib, headless)."""
+    plt = pyplot()
     names = list(report["models"])
     psnr = [report["models"][n]["psnr_y"] for n in names]
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))
@@ -196,8 +220,7 @@ def plot(report: dict[str, Any], path: str | Path) -> Path:
 
 def save_figure(fig: Any, path: str | Path) -> Path:
     """Lay out, write as PNG (creating the folder) and close a matplotlib figure."""
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     fig.tight_layout()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -63,8 +63,9 @@ def prior_groups(variant: Any, maps: dict[str, np.ndarray]) -> dict[str, np.ndar
         arr = np.asarray(value, np.float32)
         arr = arr[None] if arr.ndim == 2 else arr
         if key == "priors" and getattr(variant, "family", "") == "fsrnet":
-            n = int(getattr(variant.config, "landmarks", 68))
-            groups["landmark"], groups["parsing"] = arr[:n], arr[n:]
+            from .models.fsrnet import split_priors
+
+            groups["landmark"], groups["parsing"] = split_priors(arr, variant.config)
         elif key == "coarse":  # FSRNet's coarse image is an image, not a map
             continue
         else:
@@ -108,7 +109,7 @@ def composite(face: np.ndarray, groups: dict[str, np.ndarray]) -> np.ndarray:
 def save_faces(folder: Path, stem: str, faces: Iterable[Any], models: list[str],
                inputs: Iterable[Path] = ()) -> list[Path]:
     """cropped_faces/, restored_faces/ and cmp/ strips for every restored face; returns the files written."""
-    from .models.registry import pil_resize
+    from .degrade import pil_resize
 
     written = []
     inputs = list(inputs)

@@ -24,7 +24,8 @@ import numpy as np
 
 from . import metrics
 from .degrade import face_size_bench
-from .evaluate import IMAGE_SUFFIXES, FaceJudge, read_landmarks_csv, save_figure
+from .evaluate import FaceJudge, pyplot, read_landmarks_csv, save_figure
+from .io import IMAGE_SUFFIXES
 
 DEFAULT_SIZES = (12, 16, 24, 32, 48, 64, 96, 128, 192, 256)
 CHUNK = 24  # faces per benchmark photo
@@ -229,11 +230,7 @@ def to_markdown(report: dict[str, Any]) -> str:
 
 def plot(reports: Sequence[dict[str, Any]], path: str | Path) -> Path:
     """Gain over Lanczos (dB) against face size, one line per model (one panel per report)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     fig, axes = plt.subplots(1, len(reports), figsize=(6 * len(reports), 4), squeeze=False)
     for ax, report in zip(axes[0], reports):
         sizes = [int(s) for s in report["sizes"]]

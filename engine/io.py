@@ -30,7 +30,9 @@ import numpy as np
 
 from .util import atomic_write
 
-BASE_READ_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".bmp", ".gif")
+# The still-image files every part of the project takes (photo folders, training and evaluation faces).
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".bmp")
+BASE_READ_SUFFIXES = IMAGE_SUFFIXES + (".gif",)
 OPTIONAL_READ_SUFFIXES = {"jpg_2000": (".jp2", ".j2k"), "avif": (".avif",)}  # Pillow feature -> suffixes
 EXT_FORMATS = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".webp": "WEBP", ".tif": "TIFF", ".tiff": "TIFF",
                ".bmp": "BMP"}
@@ -99,11 +101,6 @@ class LoadedImage:
         return self.pixels.ndim == 2
 
     @property
-    def looks_gray(self) -> bool:
-        """Grey content, even if stored as RGB (scanned black-and-white photos often are)."""
-        return self.is_gray or is_gray_content(self.pixels)
-
-    @property
     def height(self) -> int:
         return int(self.pixels.shape[0])
 
@@ -117,7 +114,7 @@ class LoadedImage:
 
 
 # ----- pixel helpers ----------------------------------------------------------------------------------------------
-def to_uint8(pixels: np.ndarray) -> np.ndarray:
+def to_8bit(pixels: np.ndarray) -> np.ndarray:
     """uint16 -> uint8 with rounding; uint8 unchanged."""
     if pixels.dtype == np.uint8:
         return pixels
@@ -128,7 +125,7 @@ def to_uint8(pixels: np.ndarray) -> np.ndarray:
 
 def to_rgb8(pixels: np.ndarray) -> np.ndarray:
     """Grey, RGB or RGBA, 8 or 16 bit -> HxWx3 uint8 RGB (alpha dropped)."""
-    p = to_uint8(np.asarray(pixels))
+    p = to_8bit(np.asarray(pixels))
     if p.ndim == 2:
         return np.repeat(p[:, :, None], 3, axis=2)
     if p.ndim == 3 and p.shape[2] in (3, 4):
@@ -330,12 +327,7 @@ def decode_image(data: bytes, name: str = "<bytes>") -> LoadedImage:
         pixels = _decode_with_opencv(data, pil, name)
     else:
         pixels = _decode_with_pillow(pil, name)
-    pixels, alpha = split_alpha(_checked_layout(pixels, name))
-    metadata.bit_depth = 16 if pixels.dtype == np.uint16 else 8
-    if metadata.orientation != 1:
-        pixels = apply_orientation(pixels, metadata.orientation)
-        alpha = None if alpha is None else apply_orientation(alpha, metadata.orientation)
-    return LoadedImage(pixels=pixels, alpha=alpha, metadata=metadata)
+    return _loaded(pixels, metadata, name)
 
 
 def _decode_tiff_with_tifffile(data: bytes, name: str) -> LoadedImage:
@@ -360,12 +352,18 @@ def _decode_tiff_with_tifffile(data: bytes, name: str) -> LoadedImage:
     if pixels.dtype not in (np.uint8, np.uint16):
         raise ImageReadError(f"{name}: unsupported sample type {pixels.dtype} (8- or 16-bit images only)")
     meta = ImageMetadata(format="TIFF", icc_profile=bytes(icc) if icc else None, orientation=orientation)
-    pixels, alpha = split_alpha(_checked_layout(np.ascontiguousarray(pixels), name))
-    meta.bit_depth = 16 if pixels.dtype == np.uint16 else 8
-    if meta.orientation != 1:
-        pixels = apply_orientation(pixels, meta.orientation)
-        alpha = None if alpha is None else apply_orientation(alpha, meta.orientation)
-    return LoadedImage(pixels=pixels, alpha=alpha, metadata=meta)
+    return _loaded(np.ascontiguousarray(pixels), meta, name)
+
+
+def _loaded(pixels: np.ndarray, metadata: ImageMetadata, name: str) -> LoadedImage:
+    """What every decoder ends with: the layout checked, alpha split off, the bit depth noted, the EXIF orientation
+    applied (once, here)."""
+    pixels, alpha = split_alpha(_checked_layout(pixels, name))
+    metadata.bit_depth = 16 if pixels.dtype == np.uint16 else 8
+    if metadata.orientation != 1:
+        pixels = apply_orientation(pixels, metadata.orientation)
+        alpha = None if alpha is None else apply_orientation(alpha, metadata.orientation)
+    return LoadedImage(pixels=pixels, alpha=alpha, metadata=metadata)
 
 
 def _checked_layout(pixels: np.ndarray, name: str) -> np.ndarray:
@@ -607,7 +605,7 @@ def encode_image(pixels: np.ndarray, fmt: str, *, alpha: np.ndarray | None = Non
         alpha = None
     if pixels.dtype == np.uint16 and fmt not in ("PNG", "TIFF"):
         notes.append(f"{fmt} holds 8 bits per channel: 16-bit data reduced to 8 bits")
-        pixels = to_uint8(pixels)
+        pixels = to_8bit(pixels)
     if alpha is not None:
         alpha = _match_depth(alpha, pixels.dtype)
         stacked = np.dstack([pixels, alpha]) if pixels.ndim == 3 else np.dstack([pixels, alpha])
@@ -646,7 +644,7 @@ def _match_depth(alpha: np.ndarray, dtype: np.dtype) -> np.ndarray:
     if alpha.dtype == dtype:
         return alpha
     if dtype == np.uint8:
-        return to_uint8(alpha)
+        return to_8bit(alpha)
     return alpha.astype(np.uint16) * 257
 
 

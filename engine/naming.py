@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Mapping
 
+from .util import fit_bytes
+
 NAME_MAX_BYTES = 255  # ext4, XFS, APFS, NTFS (UTF-16 units there; bytes are the stricter count for non-ASCII)
 STEM_MAX_BYTES = 120  # leaves room for "~NN", "_<suffix>", ".tiff", side-output tails and ".json" sidecars
 SUFFIX_MAX_BYTES = 64
@@ -40,14 +42,6 @@ class PhotoOutputs:
 def fold(name: str) -> str:
     """The key under which case-insensitive, normalising file systems (macOS, Windows) store a name."""
     return unicodedata.normalize("NFC", name).casefold()
-
-
-def fit_bytes(text: str, limit: int) -> str:
-    """`text` cut to at most `limit` UTF-8 bytes without splitting a character."""
-    data = text.encode("utf-8", "surrogateescape")
-    if len(data) <= limit:
-        return text
-    return data[:limit].decode("utf-8", "ignore")
 
 
 def check_suffix(suffix: str) -> str:

@@ -61,6 +61,18 @@ def export_onnx(name: str, model: nn.Module, path: str | Path, batch: int = 1) -
     return path
 
 
+
+def max_difference(name: str, model: nn.Module, path: str | Path, batch: int = 2, seed: int = 0) -> float:
+    """Largest |ONNX - PyTorch| of the exported file `path` against `model` (variant `name`) on a fixed random batch
+    of faces: the check an export passes before it is kept."""
+    v = zoo.variant(name)
+    faces = np.random.default_rng(seed).integers(0, 256, (batch, v.lr_size, v.lr_size, 3), dtype=np.uint8)
+    x = v.to_input(faces)
+    with torch.inference_mode():
+        ref, _ = v.run(model, x)
+    got, _ = v.run(OnnxModel(path), x)
+    return float((ref - got).abs().max())
+
 class OnnxModel:
     """An ONNX Runtime session that answers `Variant.run` like the PyTorch network it was exported from."""
 
@@ -99,11 +111,7 @@ class OnnxModel:
 
 
 def find_onnx(name: str) -> Path | None:
-    for folder in zoo.search_dirs():
-        path = folder / f"{name}.onnx"
-        if path.is_file():
-            return path
-    return None
+    return zoo.find_file([name], [".onnx"])
 
 
 def load_onnx(name: str, path: str | Path | None = None, device: str | torch.device | None = None) -> OnnxModel:

@@ -10,7 +10,6 @@ Arrays are RGB (not OpenCV's BGR), HxW (grey), HxWx3 or HxWx4 (alpha), uint8 or 
 """
 from __future__ import annotations
 
-import hashlib
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +21,6 @@ from .faces.align import AlignedFace
 from .faces.detect import Detection
 from .settings import SCALE_RANGE, RestoreSettings, check_scale  # noqa: F401 - SCALE_RANGE re-exported
 
-ModelSpec = "str | tuple[str, Any]"  # a zoo name, or (name, nn.Module) for user/untrained networks
 Progress = Callable[[int, int, str], None]
 Cancel = Callable[[], bool]
 # Larger photos are searched for faces on a downscaled copy: dlib's HOG pyramid of a 100 MP photo takes 1.2 GB and
@@ -150,11 +148,9 @@ def weights_sha256(path: str | None) -> str | None:
         return None
     key = (str(p.resolve()), st.st_size, st.st_mtime_ns)
     if key not in _SHA_CACHE:
-        h = hashlib.sha256()
-        with open(p, "rb") as f:
-            for chunk in iter(lambda: f.read(1 << 20), b""):
-                h.update(chunk)
-        _SHA_CACHE[key] = h.hexdigest()
+        from . import zoo
+
+        _SHA_CACHE[key] = zoo.sha256_of(p)
     return _SHA_CACHE[key]
 
 
@@ -396,7 +392,7 @@ def _run_model(model: LoadedModel, faces: Sequence[FaceResult], settings: Restor
     import torch
 
     from .infer import infer_faces
-    from .models.registry import pil_resize
+    from .degrade import pil_resize
 
     v = model.variant
     label = label or model.label
@@ -423,10 +419,10 @@ def _run_model(model: LoadedModel, faces: Sequence[FaceResult], settings: Restor
             outputs = np.repeat(np.clip(np.round(luma), 0, 255).astype(np.uint8)[..., None], 3, axis=3)
         landmarks = None
         if "priors" in result.maps and v.family == "fsrnet":
-            from .models.fsrnet import heatmap_peaks
+            from .models.fsrnet import heatmap_peaks, split_priors
 
-            n_landmarks = getattr(v.config, "landmarks", 68)
-            peaks = heatmap_peaks(torch.from_numpy(result.maps["priors"][:, :n_landmarks]), out_size=v.hr_size)
+            heat, _ = split_priors(result.maps["priors"], v.config)
+            peaks = heatmap_peaks(torch.from_numpy(heat), out_size=v.hr_size)
             landmarks = peaks.numpy().astype(np.float32)
         for i, (face, _) in enumerate(chunk):
             face.outputs[label] = np.ascontiguousarray(outputs[i])

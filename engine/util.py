@@ -55,12 +55,17 @@ def atomic_write(path: str | Path, data: bytes) -> Path:
 PART_NAME_BYTES = 160  # of the target's name inside ".<name>.<pid>.<random>.part", so that it stays under 255
 
 
+def fit_bytes(text: str, limit: int) -> str:
+    """`text` cut to at most `limit` UTF-8 bytes without splitting a character."""
+    data = text.encode("utf-8", "surrogateescape")
+    if len(data) <= limit:
+        return text
+    return data[:limit].decode("utf-8", "ignore")
+
+
 def part_stem(name: str) -> str:
     """The target's name, cut (whole UTF-8 characters) so the temporary name fits where the target's name fits."""
-    data = name.encode("utf-8", "surrogateescape")
-    if len(data) <= PART_NAME_BYTES:
-        return name
-    return data[:PART_NAME_BYTES].decode("utf-8", "ignore")
+    return fit_bytes(name, PART_NAME_BYTES)
 
 
 def _pid_alive(pid: int) -> bool:

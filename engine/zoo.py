@@ -26,7 +26,7 @@ import typing
 import warnings
 import zipfile
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 import torch
 from torch import nn
@@ -61,6 +61,15 @@ class WeightsNotFound(FileNotFoundError):
     """No weight file for a variant in any searched folder."""
 
 
+class UnknownModelError(KeyError):
+    """A model name that is not registered; the message lists the known names.
+
+    A KeyError (a lookup by name that failed), but with its message shown as is rather than quoted."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
 # ----- variants ---------------------------------------------------------------------------------------------------
 def names(task: str | None = None) -> list[str]:
     """Registered variant names, optionally only those of one task ("restore" or "degrade")."""
@@ -71,7 +80,7 @@ def variant(name: str) -> Variant:
     try:
         return registered()[name]
     except KeyError:
-        raise KeyError(f"unknown model {name!r}; known: {', '.join(names())}") from None
+        raise UnknownModelError(f"unknown model {name!r}; known: {', '.join(names())}") from None
 
 
 def build(name: str, **config_overrides: Any) -> nn.Module:
@@ -105,10 +114,14 @@ def search_dirs() -> list[Path]:
 def find_weights(name: str) -> Path | None:
     """The first weight file for `name` in the search folders (by variant name, then the official file name)."""
     v = variant(name)
-    stems = [name] + ([Path(v.official_file).stem] if v.official_file else [])
+    return find_file([name] + ([Path(v.official_file).stem] if v.official_file else []), WEIGHT_SUFFIXES)
+
+
+def find_file(stems: Sequence[str], suffixes: Sequence[str]) -> Path | None:
+    """The first `<folder>/<stem><suffix>` that is a file: search folders first, then stems, then suffixes in order."""
     for folder in search_dirs():
         for stem in stems:
-            for suffix in WEIGHT_SUFFIXES:
+            for suffix in suffixes:
                 path = folder / f"{stem}{suffix}"
                 if path.is_file():
                     return path
@@ -284,18 +297,21 @@ def _not_float(expected: Mapping[str, torch.Tensor], state: Mapping[str, torch.T
                   for k in keys if expected[k].is_floating_point() and not state[k].is_floating_point())
 
 
-def load_state_into(model: nn.Module, path: str | Path) -> nn.Module:
+def load_state_into(model: nn.Module, path: str | Path, state: Mapping[str, torch.Tensor] | None = None) -> nn.Module:
     """Strictly load a checkpoint into `model`; on any mismatch the model keeps its previous parameters.
 
-    The card beside the file is validated too: a hostile or broken card marks the file as untrustworthy.
+    The card beside the file is validated too: a hostile or broken card marks the file as untrustworthy. `state` is
+    the file's tensors when the caller has already read them with :func:`read_state_dict` (a file checked against
+    several architectures is read once); the file is then neither read again nor its card re-checked.
     """
     path = require_weight_file(path)
-    read_card(path)
-    return _paste_state(model, path)
+    if state is None:
+        read_card(path)
+    return _paste_state(model, path, state)
 
 
-def _paste_state(model: nn.Module, path: Path) -> nn.Module:
-    state = read_state_dict(path)
+def _paste_state(model: nn.Module, path: Path, state: Mapping[str, torch.Tensor] | None = None) -> nn.Module:
+    state = read_state_dict(path) if state is None else state
     check_state_dict(model, state, path)
     expected = model.state_dict()
     model.load_state_dict({k: v.to(expected[k].dtype) for k, v in state.items()}, strict=True)

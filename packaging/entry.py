@@ -1,7 +1,7 @@
 """Entry point of the frozen (PyInstaller) app: the same dispatcher as the `fsr-studio` console script.
 
 With no arguments or photo paths it opens the window; `fsr-studio train ...` / `prepare ...` run the trainer, which is
-how the fine-tune dialog starts training from a bundle (there is no separate Python to run `-m trainer` with).
+how the fine-tune dialog starts training from a bundle (there is no separate Python to run `-m app` with).
 """
 import multiprocessing
 import sys

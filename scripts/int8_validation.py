@@ -9,8 +9,11 @@ weights pass when no size loses `TOLERANCE_DB` of PSNR-Y or more and the mean ov
     python scripts/int8_validation.py -m sparnet-blind --data ../shared/data/celeba_val128 --limit 40 \\
         --sizes 16,24,32,48,64,96 --json docs/results/int8_validation.json --write-card
 
-The verdict is stored in the card as "int8": {accepted, weights sha256, onnxruntime version, per-size drops};
-engine.runtime_choice reads it (see `int8_accepted`), so new weights or a new quantiser need a new validation.
+The verdict is stored in the card as "int8": {accepted paths, weights sha256, onnxruntime version, worst drops, and
+each path's cost estimate on the runtime gate's synthetic check faces}; engine.runtime_choice reads it
+(`int8_validated`), so new weights or a new quantiser need a new validation, and a machine whose int8 output strays
+from the validated one is caught by the gate. A JSON that already holds a model's benchmark for the same weights,
+faces, sizes and paths is reused (only the gate estimates are recomputed).
 """
 from __future__ import annotations
 
@@ -53,10 +56,40 @@ def compare(reference: dict[str, Any], other: dict[str, Any], model: str) -> dic
             "accepted": max(drops) < rc.TOLERANCE_DB}
 
 
-def validate(model: str, faces: face_bench.BenchFaces, sizes: list[int], paths: list[str]) -> dict[str, Any]:
+def check_drops(model: str, paths: list[str]) -> dict[str, float]:
+    """Each path's PSNR-cost estimate on the runtime gate's synthetic check faces, as engine.runtime_choice computes
+    it on a user's machine: there a validated path must not stray beyond this (plus `INT8_SLACK_DB`)."""
+    import torch
+
+    net = zoo.load(model, device="cpu")
+    device = torch.device("cpu")
+    v = zoo.variant(model)
+    x = v.to_input(rc.check_faces(v.lr_size, rc.CHECK_FACES))
+    reference = rc.forward(model, net, x, device, "fp32").numpy()
+    drops = {}
+    for path in paths:
+        runner = rc.PATHS[path].prepare(model, net, device)
+        drops[path] = round(rc.psnr_drop_db(reference, rc.forward(model, runner, x, device, "fp32").numpy()), 4)
+    return drops
+
+
+def reusable(previous: Any, weights_sha: str, faces: face_bench.BenchFaces, sizes: list[int],
+             paths: list[str]) -> bool:
+    """A result in the JSON already measured on these weights, faces, sizes and paths (the benchmark is the slow part)."""
+    return (isinstance(previous, dict) and previous.get("weights_sha256") == weights_sha
+            and previous.get("faces") == len(faces.names) and previous.get("sizes") == sizes
+            and set(paths) <= set(previous.get("paths", {})) and previous.get("data") == str(faces.root))
+
+
+def validate(model: str, faces: face_bench.BenchFaces, sizes: list[int], paths: list[str],
+             previous: Any = None) -> dict[str, Any]:
     weights = zoo.find_weights(model)
     if weights is None:
         raise SystemExit(zoo.missing_weights_message(model))
+    if reusable(previous, zoo.sha256_of(weights), faces, sizes, paths):
+        print(f"{model}: face-size benchmark already in the JSON for these weights; gate estimates only", flush=True)
+        previous["check_drop_db"] = check_drops(model, paths)
+        return previous
     print(f"{model}: fp32 reference", flush=True)
     reference = bench_path("fp32", faces, model, sizes)
     result: dict[str, Any] = {"weights_sha256": zoo.sha256_of(weights), "versions": rc.library_versions(),
@@ -67,6 +100,7 @@ def validate(model: str, faces: face_bench.BenchFaces, sizes: list[int], paths: 
         result["paths"][path] = compare(reference, bench_path(path, faces, model, sizes), model)
         print(f"  {path}: max drop {result['paths'][path]['max_psnr_drop_db']:+.3f} dB, "
               f"accepted {result['paths'][path]['accepted']}", flush=True)
+    result["check_drop_db"] = check_drops(model, paths)
     return result
 
 
@@ -78,6 +112,7 @@ def write_card(model: str, result: dict[str, Any], command: str) -> None:
                     "weights_sha256": result["weights_sha256"],
                     "onnxruntime": result["versions"].get("onnxruntime"),
                     "max_psnr_drop_db": {p: r["max_psnr_drop_db"] for p, r in result["paths"].items()},
+                    "check_drop_db": result["check_drop_db"],
                     "data": f"{result['data']} (first {result['faces']} faces), face-size benchmark at "
                             f"{','.join(map(str, result['sizes']))} px",
                     "measured_by": command}
@@ -101,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
     command = "python scripts/int8_validation.py " + " ".join(argv if argv is not None else sys.argv[1:])
     for model in args.models.split(","):
         t0 = time.perf_counter()
-        out[model] = validate(model, faces, sizes, args.paths.split(","))
+        out[model] = validate(model, faces, sizes, args.paths.split(","), out.get(model))
         out[model]["seconds"] = round(time.perf_counter() - t0, 1)
         atomic_write(Path(args.json), (json.dumps(out, indent=1) + "\n").encode())
         if args.write_card:

@@ -21,12 +21,12 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from engine import zoo  # noqa: E402
-from engine.evaluate import IMAGE_SUFFIXES, EvalSet, load_eval_set, score_outputs  # noqa: E402
-from engine.io import read_image, to_rgb8  # noqa: E402
+from engine.degrade import pil_resize  # noqa: E402
+from engine.evaluate import EvalSet, load_eval_set, score_outputs  # noqa: E402
+from engine.io import IMAGE_SUFFIXES, read_image, to_rgb8  # noqa: E402
 from engine.infer import infer_faces  # noqa: E402
 from engine.interpolate import interpolated_model  # noqa: E402
 from engine.metrics import laplacian_sharpness  # noqa: E402
-from engine.models.registry import pil_resize  # noqa: E402
 
 
 def tail_per_folder(root: Path, n: int) -> EvalSet:

@@ -25,14 +25,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from engine.faces.paste import upscale_background  # noqa: E402
 from engine.io import read_image, to_rgb8, write_image  # noqa: E402
 from engine.restore import compose_photo, detect_in_photo, restore_faces  # noqa: E402
+from scripts import figures  # noqa: E402
 
 TILE = 192
+STYLE = {"scale": 0.38, "max_chars": 34}  # captions of labelled tiles
 
 
 def label(tile: np.ndarray, text: str) -> np.ndarray:
-    bar = np.full((18, tile.shape[1], 3), 255, np.uint8)
-    cv2.putText(bar, text[:34], (3, 13), cv2.FONT_HERSHEY_SIMPLEX, 0.38, (0, 0, 0), 1, cv2.LINE_AA)
-    return np.vstack([bar, tile])
+    return figures.label(tile, text, **STYLE)
 
 
 def region(image: np.ndarray, box: tuple[float, ...], scale: float) -> np.ndarray:
@@ -72,7 +72,7 @@ def main() -> int:
                          else label(tile, f"{int(face.size_px)} px"))
         columns.append((name, tiles))
     columns[0] = (columns[0][0], [label(t, "") for t in columns[0][1]])
-    grid = np.hstack([label(np.vstack(tiles), title) for title, tiles in columns])
+    grid = figures.labelled_grid(columns, **STYLE)
     write_image(args.output, grid)
     print(f"wrote {args.output}: {len(detections)} faces x {', '.join(t for t, _ in columns)}")
     return 0

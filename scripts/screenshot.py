@@ -262,7 +262,7 @@ def main(argv: list[str] | None = None) -> int:
     dlg.close()
     mm = ModelManager(window.controller, window)
     mm.show()
-    wait_until(lambda: not mm.runner.busy())
+    wait_until(lambda: not mm.busy())
     wait(200)
     save(mm, out / "model_manager.png")
     mm.close()

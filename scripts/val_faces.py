@@ -13,23 +13,17 @@ import argparse
 import sys
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from engine import zoo  # noqa: E402
+from engine.degrade import pil_resize  # noqa: E402
 from engine.evaluate import load_eval_set  # noqa: E402
 from engine.infer import infer_faces  # noqa: E402
 from engine.io import write_image  # noqa: E402
 from engine.metrics import laplacian_sharpness as sharpness  # noqa: E402
-from engine.models.registry import pil_resize  # noqa: E402
-
-
-def label(tile: np.ndarray, text: str) -> np.ndarray:
-    bar = np.full((18, tile.shape[1], 3), 255, np.uint8)
-    cv2.putText(bar, text, (3, 13), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (0, 0, 0), 1, cv2.LINE_AA)
-    return np.vstack([bar, tile])
+from scripts.figures import labelled_grid  # noqa: E402
 
 
 def zoom(image: np.ndarray, k: int) -> np.ndarray:
@@ -56,7 +50,7 @@ def main() -> int:
         print(f"{title}: sharpness {np.mean([sharpness(im) for im in images]):.1f}")
     top, bottom = (int(v) for v in args.band.split(",")) if args.band else (0, 128)
     columns = [(t, [zoom(im[top:bottom], args.zoom) for im in images]) for t, images in columns]
-    grid = np.hstack([label(np.vstack(list(images)), title) for title, images in columns])
+    grid = labelled_grid(columns)
     write_image(args.output, grid)
     print(f"wrote {args.output} ({len(data.names)} faces x {', '.join(t for t, _ in columns)})")
     return 0

@@ -20,12 +20,12 @@ from PIL import Image
 
 from app.cli import main
 from engine import zoo
+from engine.io import IMAGE_SUFFIXES
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
 COMMANDS = ("enhance", "eval", "models")
 OUTPUT_OPTIONS = ("-o", "--output", "--json", "--markdown", "--plot")
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".bmp")
 
 
 def readme_commands(text: str) -> list[str]:

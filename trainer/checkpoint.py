@@ -19,11 +19,9 @@ from typing import Any
 
 import torch
 
+from engine import zoo
 from engine.util import atomic_write
-
-
-class CheckpointError(RuntimeError):
-    """A checkpoint that cannot be resumed from."""
+from engine.zoo import CheckpointError  # the one checkpoint error, for weight files and run folders alike
 
 
 def _save(obj: Any, path: Path) -> None:
@@ -34,11 +32,9 @@ def _save(obj: Any, path: Path) -> None:
 
 def _load(path: Path) -> Any:
     """torch.load(weights_only=True) through the zoo, whose messages never pass on torch's weights_only=False advice."""
-    from engine import zoo
-
     try:
         return zoo.torch_load(path)
-    except zoo.CheckpointError as exc:  # truncated, garbage, unsafe pickle, TorchScript: one clear message
+    except CheckpointError as exc:  # truncated, garbage, unsafe pickle, TorchScript: one clear message
         raise CheckpointError(f"{exc}; delete it to resume from the previous one") from exc
 
 

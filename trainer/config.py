@@ -39,7 +39,8 @@ class TrainConfig:
     seed: int = 123
     threads: int | None = None  # torch.set_num_threads
     device: str = "auto"
-    fast: bool | None = None  # None: on. CPU: bf16 autocast + channels_last; CUDA: fp16 AMP with GradScaler
+    fast: bool | None = None  # None: measured (trainer.precision.measured_fast). True: CPU bf16 autocast +
+    # channels_last, CUDA fp16 AMP with GradScaler; False: fp32
     ema_decay: float = 0.999  # 0 disables the EMA copy
     checkpoint_every: int = 1000  # steps
     checkpoint_minutes: float = 10.0  # also checkpoint when this much wall time passed since the last one
@@ -149,6 +150,33 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: expected a mapping of settings at the top level")
     return data
 
+
+
+def parse_options(items: list[str]) -> dict[str, Any]:
+    """``KEY=VALUE`` strings (each value read as YAML) as a mapping: recipe options and architecture overrides."""
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"expected KEY=VALUE, got {item!r}")
+        out[key.strip()] = yaml.safe_load(value)
+    return out
+
+
+def layered_config(flags: Mapping[str, Any], config_file: str | None = None) -> TrainConfig:
+    """The configuration before the recipe's defaults (applied later by trainer.loop.resolve_config): with resume,
+    the run folder's saved config.yml; then the YAML file `config_file`; then `flags` (command-line values, None
+    for a flag not given)."""
+    cfg = TrainConfig()
+    file_values = read_yaml(config_file) if config_file else {}
+    if flags.get("resume") or file_values.get("resume"):
+        run_dir = flags.get("run_dir") or file_values.get("run_dir") or str(
+            Path("experiments") / (flags.get("model") or file_values.get("model") or cfg.model))
+        saved = Path(run_dir) / "config.yml"
+        if saved.is_file():
+            cfg = cfg.merged(read_yaml(saved), str(saved))
+    cfg = cfg.merged(file_values, config_file or "config")
+    return cfg.merged(flags, "command line")
 
 def write_yaml(config: TrainConfig, path: str | Path) -> None:
     from engine.util import atomic_write

@@ -15,8 +15,6 @@ loader workers or processes (DDP ranks take disjoint slots of the same global ba
 from __future__ import annotations
 
 import csv
-import dataclasses
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator, Sequence
@@ -27,11 +25,10 @@ import torch
 from PIL import Image
 
 from engine.degrade import degrade, pil_resize
-from engine.io import ImageReadError, read_image, to_rgb8
+from engine.io import IMAGE_SUFFIXES, ImageReadError, read_image, to_rgb8
 
 from . import targets as T
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
 LANDMARK_CSV = "landmarks68.csv"
 
 
@@ -345,12 +342,3 @@ def describe_source(records: Sequence[FaceRecord]) -> dict[str, Any]:
         parent = Path(r.path).parent.name
         counts[parent] = counts.get(parent, 0) + 1
     return {"images": len(records), "by_folder": dict(sorted(counts.items()))}
-
-
-def spec_dict(spec: SampleSpec) -> dict[str, Any]:
-    return dataclasses.asdict(spec)
-
-
-def read_manifest(folder: Path) -> dict[str, Any]:
-    path = folder / "manifest.json"
-    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}

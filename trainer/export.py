@@ -7,7 +7,6 @@ the training data.
 """
 from __future__ import annotations
 
-import platform
 import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -15,23 +14,14 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from engine import zoo
+from engine.runtime_choice import cpu_info
 
 if TYPE_CHECKING:
     from .loop import Trainer
 
 
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def hardware(device: torch.device) -> dict[str, Any]:
-    info: dict[str, Any] = {"cpu": cpu_name(), "threads": torch.get_num_threads(), "device": str(device)}
+    info: dict[str, Any] = {"cpu": cpu_info().name, "threads": torch.get_num_threads(), "device": str(device)}
     if device.type == "cuda":
         info["gpu"] = torch.cuda.get_device_name(device)
     return info

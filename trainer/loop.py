@@ -7,7 +7,6 @@ before training (data, config, checkpoint). Every outcome is also an event.
 from __future__ import annotations
 
 import dataclasses
-import os
 import signal
 import sys
 import time
@@ -21,7 +20,7 @@ import torch
 from engine import zoo
 
 from . import dist
-from .checkpoint import CheckpointError, RunFolder, rng_state, set_rng_state
+from .checkpoint import RunFolder, rng_state, set_rng_state
 from .config import ConfigError, TrainConfig, check_values, write_yaml
 from .data import (
     DataError,
@@ -35,12 +34,12 @@ from .data import (
 )
 from .ema import EMA
 from .events import Events, say
-from .precision import Precision
+from .precision import Precision, measured_fast
 from .recipes import Recipe, for_model
 from .recipes.base import lr_lambda
 
 FINE_TUNE_LR_FACTOR = 0.1
-BAD_INPUT = (DataError, ConfigError, CheckpointError, zoo.CheckpointError, zoo.WeightsNotFound, KeyError)
+BAD_INPUT = (DataError, ConfigError, zoo.CheckpointError, zoo.WeightsNotFound, zoo.UnknownModelError)
 
 
 def resolve_config(cfg: TrainConfig) -> TrainConfig:
@@ -115,6 +114,7 @@ class Trainer:
         self.last_val: dict[str, Any] | None = None
         self.records: list = []
         self.val_source: str | None = None
+        self.precision_reason = ""
 
     # ----- set-up -------------------------------------------------------------------------------------------------
     def setup(self) -> None:
@@ -123,7 +123,10 @@ class Trainer:
         if cfg.threads:
             torch.set_num_threads(int(cfg.threads))
         self.device = zoo.resolve_device(cfg.device if self.world == 1 else dist.device(cfg.device))
-        fast = cfg.fast if cfg.fast is not None else True
+        if cfg.fast is None:
+            fast, self.precision_reason = measured_fast(cfg.model, self.device)
+        else:
+            fast, self.precision_reason = cfg.fast, "set by the configuration (fast: true/false)"
         self.precision = Precision(self.device, fast, self.channels_last)
         self.variant = zoo.variant(cfg.model)
         recipe_cls = for_model(cfg.model)
@@ -275,6 +278,7 @@ class Trainer:
                          val_images=len(self.val) if self.val else 0, device=str(self.device),
                          precision=self.precision.name, threads=torch.get_num_threads(), world_size=self.world,
                          resumed=self.step > 0, config=cfg.to_dict())
+        self.say(f"precision: {self.precision_reason}")
 
     def train(self) -> int:
         cfg = self.cfg
@@ -393,8 +397,8 @@ def train(cfg: TrainConfig, events_target: str | None = None) -> int:
             trainer = Trainer(cfg, events)
             trainer.setup()
         except BAD_INPUT as exc:
-            message = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
-            events.emit("error", message=str(message), stage="setup")
+            message = str(exc)
+            events.emit("error", message=message, stage="setup")
             say(f"error: {message}")
             return 2
         return trainer.train()
@@ -409,7 +413,3 @@ def train(cfg: TrainConfig, events_target: str | None = None) -> int:
     finally:
         events.close()
         dist.shutdown()
-
-
-def default_threads() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)

@@ -34,9 +34,10 @@ from typing import Any, Callable
 import cv2
 import numpy as np
 
+from engine.io import IMAGE_SUFFIXES
 from engine.util import atomic_write
 
-from .data import IMAGE_SUFFIXES, LANDMARK_CSV, DataError, read_landmark_csv
+from .data import LANDMARK_CSV, DataError, read_landmark_csv
 from .targets import parsing_label_map
 
 MANIFEST_VERSION = 1

@@ -12,11 +12,9 @@ from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFormLayout, QGroupBox, QHBoxLayout,
                                QLabel, QLineEdit, QPlainTextEdit, QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
-
-from .. import backend
 from ..settings import FORMATS
+from .controller import ExportOptions
 from .settings_dialog import PathField
-
 
 
 class ExportDialog(QDialog):
@@ -27,7 +25,7 @@ class ExportDialog(QDialog):
         self.setWindowTitle(f"Export — {doc.name}")
         lay = QVBoxLayout(self)
         form = QFormLayout()
-        self.folder = PathField(str(backend.default_output_dir(doc.path, s.output_dir)), folder=True,
+        self.folder = PathField(str(controller.default_output_dir(doc)), folder=True,
                                 caption="Export folder")
         form.addRow("Folder", self.folder)
         lay.addLayout(form)
@@ -80,20 +78,21 @@ class ExportDialog(QDialog):
         self.open_button.clicked.connect(self.open_folder)
         for sig in (self.format.currentIndexChanged, self.suffix.textChanged, self.folder.edit.textChanged):
             sig.connect(self._update_preview)
-        self._update_preview()
-        self.job = None
         self.written: list[Path] = []
+        controller.exported.connect(self._done)
+        controller.exportFailed.connect(self._failed)
+        controller.exportEnded.connect(self._ended)
+        self._waiting = False
+        self._update_preview()
 
-    def options(self) -> backend.ExportOptions:
-        return backend.ExportOptions(
+    def options(self) -> ExportOptions:
+        return ExportOptions(
             folder=Path(self.folder.text()).expanduser(), photo=self.photo_box.isChecked(),
             format=self.format.currentData(), quality=self.quality.value(), suffix=self.suffix.text(),
             faces=self.faces_box.isChecked(), priors=self.priors_box.isChecked())
 
     def target_photo(self) -> Path:
-        o = self.options()
-        meta = self.doc.image.metadata if self.doc.image is not None else None
-        return o.folder / f"{self.doc.path.stem}{o.suffix}{backend.output_suffix(self.doc.path, o.format, meta)}"
+        return self.controller.export_target(self.doc, self.options())
 
     def _update_preview(self) -> None:
         target = self.target_photo()
@@ -111,23 +110,28 @@ class ExportDialog(QDialog):
         self.controller.apply_settings(s)
         self.log.setPlainText("Exporting…")
         self.export_button.setEnabled(False)
-        self.controller.exported.connect(self._done)
-        self.job = self.controller.export(self.doc, o)
-        if self.job is None:
+        self._waiting = True
+        if self.controller.export(self.doc, o) is None:
+            self._waiting = False
             self.export_button.setEnabled(True)
             self.log.setPlainText("Nothing exported (see the Problems window).")
-            return
-        self.job.signals.failed.connect(lambda why, _tb: self.log.setPlainText(f"Export failed: {why}"))
-        self.job.signals.done.connect(lambda: self.export_button.setEnabled(True))
 
-    def _done(self, paths: list[Path]) -> None:
-        try:
-            self.controller.exported.disconnect(self._done)
-        except (RuntimeError, TypeError):
-            pass
+    def _done(self, doc, paths: list[Path]) -> None:
+        if doc is not self.doc or not self._waiting:  # another photo's export, or one this dialog did not start
+            return
+        self._waiting = False
         self.written = list(paths)
         self.log.setPlainText("\n".join(str(p) for p in paths) or "nothing was written")
         self.open_button.setEnabled(bool(paths))
+
+    def _failed(self, doc, why: str) -> None:
+        if doc is self.doc:
+            self.log.setPlainText(f"Export failed: {why}")
+
+    def _ended(self, doc) -> None:
+        if doc is self.doc:
+            self._waiting = False
+            self.export_button.setEnabled(True)
 
     def open_folder(self) -> None:
         QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.options().folder)))

@@ -13,20 +13,20 @@ from PySide6.QtWidgets import (QComboBox, QFileDialog, QLabel, QListWidget, QLis
                                QMainWindow, QProgressBar, QPushButton, QSplitter, QTabWidget, QToolBar, QVBoxLayout,
                                QWidget)
 
-from .. import backend
 from ..badges import face_status
 from ..overlays import face_overlay
-from ..session import PHOTO_SUFFIXES, PhotoDoc
+from ..session import PHOTO_SUFFIXES, PhotoDoc, PhotoStatus
 from ..settings import AppSettings
 from .before_after import BeforeAfterTab
 from .compare import CompareTab, pick_slots
-from .controller import Controller
+from .controller import AUTO, Controller
 from .errors import ErrorDialog
 from .face_strip import FaceStrip, crop_thumbnail
 from .photo_view import PhotoView, face_tuples
 
 ICON = Path(__file__).resolve().parents[2] / "resources" / "icons" / "fsr-studio.png"
-STATUS_MARK = {"queued": "…", "loading": "⏳", "ready": "●", "restoring": "⚙", "restored": "✔", "error": "✖"}
+STATUS_MARK = {PhotoStatus.QUEUED: "…", PhotoStatus.LOADING: "⏳", PhotoStatus.READY: "●",
+               PhotoStatus.RESTORING: "⚙", PhotoStatus.RESTORED: "✔", PhotoStatus.ERROR: "✖"}
 
 
 class MainWindow(QMainWindow):
@@ -251,7 +251,7 @@ class MainWindow(QMainWindow):
 
                 small = doc.rgb[:: max(1, doc.rgb.shape[0] // 96), :: max(1, doc.rgb.shape[0] // 96)]
                 item.setIcon(QIcon(to_pixmap(small)))
-            if doc.status == "error":
+            if doc.status == PhotoStatus.ERROR:
                 item.setToolTip(f"{doc.path}\n{doc.error}")
         if doc is self.current:
             self._show_doc(full=False)
@@ -272,7 +272,7 @@ class MainWindow(QMainWindow):
         shown = (str(doc.path), doc.generation)
         if full or self.photo_view.photo_item is None or self._shown != shown:
             if self.photo_view.photo_item is None or self._shown[0] != shown[0] or full:
-                self.photo_view.set_photo(doc.display if doc.display is not None else doc.rgb)
+                self.photo_view.set_photo(self.controller.photo_image(doc))
             self._shown = shown
             self._fill_strip(doc)
         self.photo_view.set_faces(face_tuples(doc.faces), self.face)
@@ -349,8 +349,8 @@ class MainWindow(QMainWindow):
             return
         if self.before_after.view.property("shown") == id(doc.restored):
             return
-        after = doc.restored_display if doc.restored_display is not None else backend.display_rgb8(doc.restored)
-        before = doc.display if doc.display is not None else doc.rgb
+        after = self.controller.restored_image(doc)
+        before = self.controller.photo_image(doc)
         w, h = after.width() if hasattr(after, "width") else after.shape[1], \
             after.height() if hasattr(after, "height") else after.shape[0]
         caption = (f"{doc.name}: original {doc.rgb.shape[1]}×{doc.rgb.shape[0]} → restored {w}×{h}"
@@ -370,7 +370,7 @@ class MainWindow(QMainWindow):
             faces = [doc.faces[i] for i, m in pairs if m == model and i < len(doc.faces)]
             kept += sum(1 for f in faces if f.result is not None and model in f.result.outputs
                         and not f.result.pasted(model, no_harm))
-            if model == backend.AUTO:
+            if model == AUTO:
                 picks = Counter(f.variant(model) or "original" for f in faces)
                 parts.append("auto (" + ", ".join(f"{v} ×{n}" for v, n in sorted(picks.items())) + ")")
             else:
@@ -438,8 +438,7 @@ class MainWindow(QMainWindow):
             c = self.controller.choices.get(m)
             if res is not None and m in res.outputs:
                 panel.pane.set_image(res.outputs[m])
-                panel.set_badges(badges_for(res, m, face.detection, backend.crop_protocol(res, m),
-                                            face.metrics.get(m), no_harm))
+                panel.set_badges(badges_for(res, m, face.detection, face.metrics.get(m), no_harm))
                 panel.badges.setToolTip(face_status(res, m, no_harm).tooltip + "\n\n" + BADGE_HELP)
             elif face.has_run(m):
                 status = face_status(res, m, no_harm)
@@ -447,7 +446,7 @@ class MainWindow(QMainWindow):
                                            + status.tooltip)
                 panel.set_badges([status.pick])
             elif c is not None and not c.available:
-                panel.pane.set_image(None, backend.missing_message(c))
+                panel.pane.set_image(None, self.controller.missing_message(c))
                 panel.set_badges([])
             else:
                 panel.pane.set_image(None, "working…" if face.busy else "not run yet")
@@ -464,7 +463,7 @@ class MainWindow(QMainWindow):
                 self.controller.ensure_maps(self.current, name)
 
     def redetect_current(self) -> None:
-        if self.current is not None and not self.controller.runner.busy():
+        if self.current is not None and not self.controller.busy():
             self.face = None
             self.controller.load(self.current)
 
@@ -566,7 +565,7 @@ class MainWindow(QMainWindow):
         QDesktopServices.openUrl(QUrl.fromLocalFile(str(path)))
 
     def closeEvent(self, event) -> None:  # noqa: N802
-        self.controller.runner.shutdown(3000)
+        self.controller.shutdown(3000)
         ft = getattr(self, "_finetune", None)
         if ft is not None:
             ft.shutdown()

@@ -1,5 +1,8 @@
 """Model manager: every variant, where its weights come from (or what to put where), licences; import a checkpoint
-with a clear fit report; open the models folder."""
+with a clear fit report; open the models folder.
+
+A view: the list is the controller's model list, and counting parameters and importing are the controller's jobs
+(on its model-jobs worker); this dialog asks for them and shows what its signals report."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -10,8 +13,7 @@ from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFileDialog, QHBoxLayo
                                QLabel, QMessageBox, QPlainTextEdit, QPushButton, QTableWidget, QTableWidgetItem,
                                QVBoxLayout, QWidget)
 
-from .. import backend
-from .jobs import Job, JobRunner
+from .controller import ImportReport
 
 COLUMNS = ("Model", "Family", "Parameters", "Weights", "Source", "Licence")
 AUTO = "detect automatically"
@@ -24,11 +26,9 @@ class ModelManager(QDialog):
         self.setWindowTitle("Model manager")
         self.resize(1150, 560)
         lay = QVBoxLayout(self)
-        from engine import zoo
-
-        self.folder = zoo.user_models_dir()
+        self.folder = controller.models_folder()
         info = QLabel(f"Weights are looked for in <b>{self.folder}</b> (your models), then in the bundled "
-                      f"<b>{zoo.bundled_dir()}</b>. Nothing is downloaded. Fine-tuned and imported weights appear "
+                      f"<b>{controller.bundled_folder()}</b>. Nothing is downloaded. Fine-tuned and imported weights appear "
                       f"here as <i>variant:name</i>.")
         info.setWordWrap(True)
         info.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -62,26 +62,27 @@ class ModelManager(QDialog):
         self.open_button.clicked.connect(self.open_folder)
         self.refresh_button.clicked.connect(self.refresh)
         controller.modelsChanged.connect(self.fill)
-        self.params: dict[str, int] = {}
-        # Its own worker: counting parameters builds every network, and must not queue ahead of a restoration.
-        self.runner = JobRunner(self)
+        controller.parametersCounted.connect(self._params_ready)
+        controller.importProgress.connect(self._import_progress)
+        controller.imported.connect(self._imported)
+        controller.importFailed.connect(self._import_failed)
+        controller.importEnded.connect(self._import_ended)
+        self._importing = False  # an import this dialog started is running (the controller's signals are shared)
+        self.params: dict[str, int] = dict(controller.parameters)
         self.fill()
-        self._count_parameters()
+        controller.count_parameters()
 
     def fill(self) -> None:
-        from engine import zoo
-
         choices = list(self.controller.choices.values())
         self.table.setRowCount(len(choices))
         for r, c in enumerate(choices):
             if c.is_auto:  # no network of its own: it picks one of these per face
-                weights = (f"per face: {', '.join(c.uses)}" if c.available else backend.missing_message(c))
+                weights = (f"per face: {', '.join(c.uses)}" if c.available else self.controller.missing_message(c))
                 cells = (c.key, "auto", "—", weights, c.source, "that of the model it picks")
             else:
-                v = zoo.variant(c.variant)
                 params = self.params.get(c.variant)
-                weights = str(c.weights) if c.weights else backend.missing_message(c)
-                cells = (c.key, v.family, f"{params:,}" if params else "…", weights, c.source, v.licence)
+                weights = str(c.weights) if c.weights else self.controller.missing_message(c)
+                cells = (c.key, c.family, f"{params:,}" if params else "…", weights, c.source, c.licence)
             for col, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 item.setToolTip(f"{c.description}\n{text}" if col == 0 else text)
@@ -92,11 +93,6 @@ class ModelManager(QDialog):
         self.table.setColumnWidth(3, min(self.table.columnWidth(3), 430))  # full path/message in the tooltip
         self.table.setColumnWidth(5, min(self.table.columnWidth(5), 260))
         self.table.horizontalHeader().setStretchLastSection(True)
-
-    def _count_parameters(self) -> None:
-        job = Job("count parameters", backend.describe_models)
-        job.signals.finished.connect(self._params_ready)
-        self.runner.start(job)
 
     def _params_ready(self, params: dict[str, int]) -> None:
         self.params = params
@@ -114,30 +110,35 @@ class ModelManager(QDialog):
                                               "Checkpoints (*.safetensors *.pth *.pt *.ckpt);;All files (*)")
         if not path:
             return
-        from engine import zoo
-
-        items = [AUTO, *zoo.names(task="restore")]
+        items = [AUTO, *self.controller.restore_variants()]
         variant, ok = QInputDialog.getItem(self, "Import checkpoint", "Architecture of this file:", items, 0, False)
         if ok:
             self.import_file(Path(path), None if variant == AUTO else variant)
 
-    def import_file(self, path: Path, variant: str | None) -> Job:
+    def import_file(self, path: Path, variant: str | None) -> None:
         """Check and import in the background; the report lands in the text box (and a message box)."""
         self.report.setPlainText(f"Checking {path.name}…")
         self.import_button.setEnabled(False)
-        job = Job(f"import {path.name}", backend.import_checkpoint, path, variant, file=str(path))
-        job.signals.finished.connect(self._imported)
-        job.signals.failed.connect(lambda why, _tb: self._import_failed(path, why))
-        job.signals.done.connect(lambda: self.import_button.setEnabled(True))
-        job.signals.progress.connect(lambda d, t, m: self.report.setPlainText(m))
-        return self.runner.start(job)
+        self._importing = True
+        self.controller.import_checkpoint(path, variant)
 
-    def _imported(self, report: backend.ImportReport) -> None:
+    def busy(self) -> bool:
+        """Whether an import or the parameter count is still running."""
+        return self.controller.model_jobs_busy()
+
+    def _import_progress(self, text: str) -> None:
+        if self._importing:
+            self.report.setPlainText(text)
+
+    def _import_ended(self) -> None:
+        if self._importing:
+            self._importing = False
+            self.import_button.setEnabled(True)
+
+    def _imported(self, report: ImportReport) -> None:
+        if not self._importing:
+            return
         self.report.setPlainText(report.text())
-        if report.ok:
-            self.controller.refresh_models()
-        else:
-            self.controller.errorRaised.emit("Checkpoint does not fit", str(report.source), report.details)
         box = QMessageBox(QMessageBox.Icon.Information if report.ok else QMessageBox.Icon.Warning,
                           "Import checkpoint", report.text().split("\n\n")[0], parent=self)
         box.setDetailedText(report.text())
@@ -145,9 +146,9 @@ class ModelManager(QDialog):
         self._box = box
 
     def done(self, result: int) -> None:
-        self.runner.shutdown(0)
+        self.controller.cancel_model_jobs()
         super().done(result)
 
-    def _import_failed(self, path: Path, why: str) -> None:
-        self.report.setPlainText(f"{path.name}: {why}")
-        self.controller.errorRaised.emit("Import failed", str(path), why)
+    def _import_failed(self, path: str, why: str) -> None:
+        if self._importing:
+            self.report.setPlainText(f"{Path(path).name}: {why}")

@@ -11,25 +11,6 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, 
 from ..settings import DEVICES, AppSettings, settings_path
 
 
-def detector_backends() -> list[tuple[str, str]]:
-    """(name, description) of every registered face detector back end."""
-    try:
-        from engine.faces import detect
-
-        return [(name, desc) for name, (_factory, desc) in detect.BACKENDS.items()]
-    except Exception:  # noqa: BLE001 - the dialog still opens if the detector module cannot load
-        return [("dlib", "dlib HOG + 68 landmarks (default)")]
-
-
-def cuda_available() -> bool:
-    try:
-        import torch
-
-        return bool(torch.cuda.is_available())
-    except Exception:  # noqa: BLE001
-        return False
-
-
 class PathField(QWidget):
     """A line edit with a Browse… button (file or folder)."""
 
@@ -68,7 +49,7 @@ class SettingsDialog(QDialog):
             label = {"auto": "auto (CUDA when present)", "cpu": "CPU", "cuda": "CUDA"}[d]
             self.device.addItem(label, d)
         self.device.setCurrentIndex(max(self.device.findData(s.device), 0))
-        if not cuda_available():
+        if not controller.cuda_available():
             self.device.setItemData(2, "no CUDA device found on this machine", 3)  # ToolTipRole
         form.addRow("Device", self.device)
         self.model = QComboBox()
@@ -80,7 +61,7 @@ class SettingsDialog(QDialog):
         self.model.setCurrentIndex(max(self.model.findData(s.default_model), 0))
         form.addRow("Default model", self.model)
         self.detector = QComboBox()
-        for name, desc in detector_backends():
+        for name, desc in controller.detector_backends():
             self.detector.addItem(name, name)
             self.detector.setItemData(self.detector.count() - 1, desc, 3)
         self.detector.setCurrentIndex(max(self.detector.findData(s.detector), 0))
@@ -114,13 +95,10 @@ class SettingsDialog(QDialog):
         buttons.rejected.connect(self.reject)
         form.addRow(buttons)
 
-    @staticmethod
-    def _inference_label() -> QLabel:
+    def _inference_label(self) -> QLabel:
         """Which inference path precision "auto" runs per model, as measured on this machine (engine.runtime_choice)."""
         try:
-            from ..backend import inference_summary
-
-            cpu, lines = inference_summary()
+            cpu, lines = self.controller.inference_summary()
         except Exception as exc:  # noqa: BLE001 - the dialog still opens if the engine cannot say
             cpu, lines = f"unknown ({exc})", []
         body = "<br>".join(html.escape(line) for line in lines) or "measured on the first use of each model"
@@ -139,10 +117,9 @@ class SettingsDialog(QDialog):
 
     def accept(self) -> None:
         new = self.values()
-        if new.device == "cuda" and not cuda_available():
-            self.controller.errorRaised.emit("Settings", "", "CUDA was chosen but no CUDA device is available; "
-                                                             "the device stays as it was")
+        if new.device == "cuda" and not self.controller.cuda_available():
+            self.controller.report_error("Settings", "", "CUDA was chosen but no CUDA device is available; "
+                                                         "the device stays as it was")
             new.device = self.controller.settings.device
-        self.controller.apply_settings(new)
-        self.controller.modelsChanged.emit()
+        self.controller.change_settings(new)
         super().accept()

@@ -3,7 +3,8 @@
 Back ends live in a registry (``BACKENDS``) so the GUI, the CLI and the trainer pick one by name:
 - ``dlib`` (default): offline on a fresh install; HOG detector + the 68-point predictor shipped by
   ``face-recognition-models`` (found with importlib, because its ``__init__`` needs the removed ``pkg_resources``).
-- ``insightface``: SCRFD from a user-supplied ONNX file or model-pack folder (``insightface.model_zoo.get_model``).
+- ``insightface``: SCRFD from a user-supplied ONNX file or model-pack folder (``insightface.model_zoo.get_model``;
+  the package is the optional ``detectors`` extra, and its absence is a :class:`DetectorUnavailable` saying so).
 - ``yunet``: OpenCV ``cv2.FaceDetectorYN`` with a user-supplied ONNX file.
 Nothing is ever downloaded; a missing optional model raises :class:`DetectorModelMissing` saying what to put where.
 """
@@ -87,10 +88,6 @@ def register_backend(name: str, description: str) -> Callable:
         return factory
 
     return wrap
-
-
-def backend_names() -> list[str]:
-    return list(BACKENDS)
 
 
 @functools.lru_cache(maxsize=8)
@@ -237,8 +234,8 @@ class InsightFaceDetector(Detector):
         try:
             from insightface.model_zoo import get_model
         except ImportError as exc:
-            raise DetectorUnavailable(f"the 'insightface' detector needs: pip install insightface onnxruntime "
-                                      f"({exc})") from exc
+            raise DetectorUnavailable(f"the 'insightface' detector needs the optional 'detectors' extra, which is "
+                                      f"not installed: pip install \"fsr-studio[detectors]\" ({exc})") from exc
         try:
             model = get_model(str(path), providers=["CPUExecutionProvider"])
         except Exception as exc:  # noqa: BLE001 - corrupt/unsupported file

@@ -11,12 +11,14 @@ Input and output are RGB in [0, 1] (the official demo's range): the input is the
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar, NamedTuple
+from typing import ClassVar, NamedTuple, TypeVar
 
 import torch
 from torch import nn
 
 from .registry import Variant, register
+
+Priors = TypeVar("Priors")  # a torch.Tensor or a numpy array of prior maps
 
 
 @dataclass(frozen=True)
@@ -192,9 +194,14 @@ class FSRGANDiscriminator(nn.Module):
         return self.net(torch.cat([image, condition], dim=1))
 
 
-def split_priors(priors: torch.Tensor, cfg: FSRNetConfig) -> tuple[torch.Tensor, torch.Tensor]:
-    """A stack's prior tensor -> (landmark heatmaps, parsing maps)."""
-    return priors[:, : cfg.landmarks], priors[:, cfg.landmarks:]
+def split_priors(priors: Priors, cfg: FSRNetConfig | None = None) -> tuple[Priors, Priors]:
+    """A prior stack -> (landmark heatmaps, parsing maps): its first `cfg.landmarks` channels and the rest.
+
+    The channels are the third axis from the end, so a batch (B x C x h x w) and one face's maps (C x h x w), torch
+    tensors and numpy arrays alike, split the same way (views, nothing copied).
+    """
+    n = (cfg or FSRNetConfig()).landmarks
+    return priors[..., :n, :, :], priors[..., n:, :, :]
 
 
 def heatmap_peaks(heatmaps: torch.Tensor, out_size: int) -> torch.Tensor:

@@ -13,8 +13,9 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 import torch
-from PIL import Image
 from torch import nn
+
+from ..degrade import pil_resize
 
 # What a family's forward() returns, reduced to the restored image and its by-products (priors, attention, ...).
 Extractor = Callable[[Any], "tuple[torch.Tensor, dict[str, torch.Tensor]]"]
@@ -95,12 +96,6 @@ def to_uint8(images01: torch.Tensor) -> np.ndarray:
     """NCHW float [0,1] -> NHWC uint8, rounding (the official code truncates; only metrics care, see engine.metrics)."""
     arr = images01.detach().float().clamp(0, 1).mul(255.0).round().byte()
     return arr.permute(0, 2, 3, 1).cpu().numpy()
-
-
-def pil_resize(image: np.ndarray, size: int | tuple[int, int], resample: int = Image.BICUBIC) -> np.ndarray:
-    """Resize a uint8 HxWx3 image with PIL (antialiased bicubic), the resampler of the SPARNet/DIC LR protocol."""
-    wh = (size, size) if isinstance(size, int) else (int(size[0]), int(size[1]))
-    return np.asarray(Image.fromarray(image).resize(wh, resample))
 
 
 _REGISTRY: dict[str, Variant] = {}

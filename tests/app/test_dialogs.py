@@ -79,7 +79,7 @@ def test_model_manager_lists_sources_and_imports_checkpoints(qtbot, make_window,
     bad = tmp_path / "not_fsrnet.pth"
     torch.save({"params": {"conv.weight": torch.zeros(3, 3, 3, 3)}}, bad)
     dlg.import_file(bad, "fsrnet")
-    qtbot.waitUntil(lambda: not dlg.runner.busy(), timeout=30_000)
+    qtbot.waitUntil(lambda: not dlg.busy(), timeout=30_000)
     qtbot.wait(20)
     text = dlg.report.toPlainText()
     assert "could not be imported" in text and "missing keys" in text and "unexpected keys" in text
@@ -90,7 +90,7 @@ def test_model_manager_lists_sources_and_imports_checkpoints(qtbot, make_window,
     good = tmp_path / "my_fsrnet.pth"
     torch.save({"params_ema": zoo.build("fsrnet").state_dict()}, good)
     dlg.import_file(good, None)
-    qtbot.waitUntil(lambda: not dlg.runner.busy(), timeout=60_000)
+    qtbot.waitUntil(lambda: not dlg.busy(), timeout=60_000)
     qtbot.wait(20)
     assert "fits fsrnet" in dlg.report.toPlainText()
     assert zoo.find_weights("fsrnet") == zoo.user_models_dir() / "fsrnet.safetensors"
@@ -100,7 +100,7 @@ def test_model_manager_lists_sources_and_imports_checkpoints(qtbot, make_window,
     assert dlg.table.item(keys.index("fsrnet"), 4).text() == "imported"
     # a second import never replaces the first: it is listed under its own name
     dlg.import_file(good, "fsrnet")
-    qtbot.waitUntil(lambda: not dlg.runner.busy(), timeout=60_000)
+    qtbot.waitUntil(lambda: not dlg.busy(), timeout=60_000)
     qtbot.wait(20)
     assert "fsrnet:fsrnet-my_fsrnet" in w.controller.choices
     dlg.reject()

@@ -1,11 +1,7 @@
-"""`fsr-studio eval` on 50 faces of celeba_val128: the JSON schema, the bicubic baseline and the markdown/plot."""
-import json
-
+"""The evaluation set: LR faces synthesised by the data protocol when absent (`fsr-studio eval` itself:
+tests/app/commands/test_eval.py)."""
 import numpy as np
-import pytest
 
-from app.cli import main
-from engine import zoo
 from engine.evaluate import load_eval_set
 
 
@@ -20,29 +16,3 @@ def test_eval_set_synthesises_lr_when_absent(tmp_path, shared_data):
     assert data.lr[0].shape == (16, 16, 3) and data.landmarks is None
     # the shipped LR_x8 follows the same PIL bicubic protocol
     assert np.abs(data.lr[0].astype(int) - given.lr[0].astype(int)).max() <= 1
-
-
-def test_eval_command_on_50_faces(tmp_path, shared_data, monkeypatch):
-    models_dir = tmp_path / "models"
-    monkeypatch.setenv(zoo.ENV_MODELS, str(models_dir))
-    zoo.save_weights(zoo.build("fsrnet"), models_dir / "fsrnet.safetensors", "fsrnet")
-    out = tmp_path / "report.json"
-    rc = main(["eval", "-m", "fsrnet", "--data", str(shared_data / "celeba_val128"), "--limit", "50",
-               "--json", str(out), "--markdown", str(tmp_path / "r.md"), "--plot", str(tmp_path / "r.png")])
-    assert rc == 0
-    report = json.loads(out.read_text())
-    assert report["n"] == 50 and set(report["models"]) == {"bicubic", "fsrnet"}
-    bicubic = report["models"]["bicubic"]
-    assert 22.5 < bicubic["psnr_y"] < 25.5  # ~23.7 dB for x8 bicubic on CelebA in the papers
-    assert 0.55 < bicubic["ssim_y"] < 0.75
-    assert 0 < bicubic["nrmse"] < 0.3 and 0.5 < bicubic["identity"] <= 1.0
-    row = report["models"]["fsrnet"]
-    for key in ("psnr_y", "ssim_y", "nrmse", "identity", "sec_per_face", "prior_nrmse"):
-        assert isinstance(row[key], float)
-    assert "| bicubic |" in (tmp_path / "r.md").read_text()
-    assert (tmp_path / "r.png").read_bytes()[:4] == b"\x89PNG"
-
-
-def test_eval_missing_folder_is_clear(tmp_path, capsys):
-    assert main(["eval", "-m", "fsrnet", "--data", str(tmp_path / "nope")]) == 1
-    assert "expected an HR/ folder" in capsys.readouterr().out

@@ -205,27 +205,36 @@ def _tiny_with_card(tmp_path, tiny, int8):
     return zoo.load(TINY, weights)
 
 
-def _record(paths, ort=None):
-    return lambda sha: {"accepted_paths": paths, "weights_sha256": sha,
+def _record(paths, ort=None, drops=None):
+    return lambda sha: {"accepted_paths": paths, "weights_sha256": sha, "check_drop_db": drops or {"openvino-int8": 0.1},
                         "onnxruntime": ort or rc.library_versions().get("onnxruntime")}
 
 
 def test_int8_is_offered_to_auto_only_for_weights_validated_on_real_faces(tmp_path, tiny):
     validated = _tiny_with_card(tmp_path, tiny, _record(["openvino-int8"]))
-    assert rc.int8_validated(validated) == ("openvino-int8",)
-    auto = {p.name for p in rc.candidates(CPU, None, rc.int8_validated(validated))}
+    assert rc.int8_validated(validated) == {"openvino-int8": 0.1}
+    auto = {p.name for p in rc.candidates(CPU, None, list(rc.int8_validated(validated)))}
     assert "openvino-int8" in auto and "onnxruntime-int8" not in auto
-    assert rc.cache_key(TINY, validated, CPU, 8)["int8_validated"] == ["openvino-int8"]
+    assert rc.cache_key(TINY, validated, CPU, 8)["int8_validated"] == {"openvino-int8": 0.1}
+
+
+def test_a_validated_path_is_held_to_its_recorded_estimate():
+    validated = {"openvino-int8": 0.1}
+    assert rc.gate_limit("openvino-int8", validated) == pytest.approx(0.1 + rc.INT8_SLACK_DB)
+    assert rc.gate_limit("onnxruntime-int8", validated) == rc.TOLERANCE_DB
+    assert rc.gate_limit("openvino-int8", {"openvino-int8": 0.001}) == rc.TOLERANCE_DB  # never below the tolerance
 
 
 @pytest.mark.parametrize("record", [None, lambda sha: "yes",
                                     lambda sha: _record(["openvino-int8"])("0" * 64),  # other weights
                                     _record(["openvino-int8"], ort="0.1.0"),  # another quantiser
-                                    _record("openvino-int8"), _record(["no-such-path"])])
+                                    _record("openvino-int8"), _record(["no-such-path"]),
+                                    _record(["openvino-int8"], drops={"onnxruntime-int8": 0.1}),  # no estimate
+                                    _record(["openvino-int8"], drops={"openvino-int8": "low"})])
 def test_int8_is_not_offered_without_a_matching_validation(tmp_path, tiny, record):
     model = _tiny_with_card(tmp_path, tiny, record)
-    assert rc.int8_validated(model) == ()
-    assert rc.int8_validated(tiny) == ()  # built in memory: no card at all
+    assert rc.int8_validated(model) == {}
+    assert rc.int8_validated(tiny) == {}  # built in memory: no card at all
 
 
 @pytest.mark.parametrize("path", ["onnxruntime-int8", "openvino-int8"])

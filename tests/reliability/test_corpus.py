@@ -192,11 +192,11 @@ def tiny_faces(shared_data, tmp_path_factory) -> Path:
 
 @pytest.mark.parametrize("c", CHECKPOINTS, ids=lambda c: c.name)
 def test_each_checkpoint_case_trainer_init(c, bad_checkpoints, tiny_faces, tmp_path):
-    from trainer.__main__ import main as trainer_main
+    from app.cli import main as cli_main
 
     files, marker = bad_checkpoints
     events = tmp_path / "events.jsonl"
-    rc = trainer_main(["train", "-m", "fsrnet", "--data", str(tiny_faces), "--init", str(files[c.name]),
+    rc = cli_main(["train", "-m", "fsrnet", "--data", str(tiny_faces), "--init", str(files[c.name]),
                        "--run-dir", str(tmp_path / "run"), "--batch", "2", "--steps", "2", "--threads", "1",
                        "--events", str(events), *tiny_arch_flags()])
     kinds = [e["event"] for e in read_events(events)]
@@ -218,15 +218,15 @@ def tiny_arch_flags() -> list[str]:
 
 def test_trainer_resume_refuses_a_pickle_exploit_state(bad_checkpoints, tiny_faces, tmp_path):
     """A training state from elsewhere (a shared run folder) cannot run code on --resume either."""
-    from trainer.__main__ import main as trainer_main
+    from app.cli import main as cli_main
 
     files, marker = bad_checkpoints
     run = tmp_path / "run"
     base = ["train", "-m", "fsrnet", "--data", str(tiny_faces), "--run-dir", str(run), "--batch", "2",
             "--threads", "1", "--checkpoint-every", "1", *tiny_arch_flags()]
-    assert trainer_main([*base, "--steps", "1", "--events", str(tmp_path / "a.jsonl")]) == 0
+    assert cli_main([*base, "--steps", "1", "--events", str(tmp_path / "a.jsonl")]) == 0
     shutil.copy(files["pickle_exploit.pth"], run / "training_states" / "1.state")
-    assert trainer_main([*base, "--steps", "2", "--resume", "--events", str(tmp_path / "b.jsonl")]) == 2
+    assert cli_main([*base, "--steps", "2", "--resume", "--events", str(tmp_path / "b.jsonl")]) == 2
     assert "1.state" in (tmp_path / "b.jsonl").read_text()
     assert "weights_only=False" not in (tmp_path / "b.jsonl").read_text()  # torch's unsafe advice is never passed on
     assert not marker.exists()

@@ -160,14 +160,14 @@ def _loads(run: Path) -> None:
 
 
 def _killed(*killer_args: str, cmd: list[str]) -> subprocess.CompletedProcess:
-    run = subprocess.run([sys.executable, "-m", "tests.reliability.killer", *killer_args, "trainer", *cmd],
+    run = subprocess.run([sys.executable, "-m", "tests.reliability.killer", *killer_args, "app", *cmd],
                          cwd=REPO, env=child_env(), capture_output=True, text=True, timeout=300)
     assert run.returncode == -signal.SIGKILL, run.stderr[-2000:]
     return run
 
 
 def test_sigkill_training_then_resume_continues_from_last_checkpoint(shared_data, tmp_path):
-    from trainer.__main__ import main as trainer_main
+    from app.cli import main as cli_main
 
     data = tiny_face_folder(shared_data, tmp_path / "faces")
     run = tmp_path / "run"
@@ -190,7 +190,7 @@ def test_sigkill_training_then_resume_continues_from_last_checkpoint(shared_data
 
     # 3. resumed to the end: it starts at the last complete checkpoint and replays the lost steps bit for bit
     third = tmp_path / "c.jsonl"
-    assert trainer_main(_train_cmd(data, run, third, "--resume")) == 0
+    assert cli_main(_train_cmd(data, run, third, "--resume")) == 0
     ev_c = _events(third)
     assert [e for e in ev_c if e["event"] == "start"][0]["step"] == last
     replayed = _losses(ev_c)

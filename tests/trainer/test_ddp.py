@@ -15,8 +15,8 @@ REPO = Path(__file__).resolve().parents[2]
 
 def test_two_process_ddp_on_cpu(faces_csv, tmp_path):
     run, ev = tmp_path / "run", tmp_path / "ev.jsonl"
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", "-m", "trainer",
-           "-m", "fsrnet", "--data", str(faces_csv), "--run-dir", str(run), "--steps", "3", "--batch", "4",
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", "-m", "app",
+           "train", "-m", "fsrnet", "--data", str(faces_csv), "--run-dir", str(run), "--steps", "3", "--batch", "4",
            "--threads", "1", "--log-every", "1", "--events", str(ev)]
     cmd += [a for k, v in TINY_FSRNET.items() for a in ("--arch", f"{k}={v}")]
     proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=240,

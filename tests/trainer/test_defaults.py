@@ -27,7 +27,7 @@ def test_prepared_dataset_with_empty_val_trains_without_validation(tmp_path):
 
 
 def test_numeric_recipe_options_given_on_the_command_line_become_numbers():
-    from trainer.cli_train import parse_options
+    from trainer.config import parse_options
     from trainer.config import ConfigError
     from trainer.recipes import recipes
 

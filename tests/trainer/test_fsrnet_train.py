@@ -14,7 +14,7 @@ import pytest
 import torch
 
 from engine import zoo
-from trainer.__main__ import main as trainer_main
+from app.cli import main as cli_main
 from trainer.loop import Trainer, resolve_config, train
 
 from .helpers import read_events, step_losses, tiny_config, write_manifest
@@ -115,7 +115,7 @@ def test_run_folder_events_export_and_zoo_load(faces_csv, val_dir, tmp_path):
 
 def test_sigterm_saves_a_checkpoint_and_exits_0(faces_csv, tmp_path):
     run, ev = tmp_path / "run", tmp_path / "ev.jsonl"
-    cmd = [sys.executable, "-m", "trainer", "-m", "fsrnet", "--data", str(faces_csv), "--run-dir", str(run),
+    cmd = [sys.executable, "-m", "app", "train", "-m", "fsrnet", "--data", str(faces_csv), "--run-dir", str(run),
            "--steps", "100000", "--batch", "2", "--threads", "1", "--log-every", "1", "--events", str(ev)]
     cmd += [a for k, v in tiny_config(faces_csv, run).arch.items() for a in ("--arch", f"{k}={v}")]
     proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -141,7 +141,7 @@ def test_sigterm_saves_a_checkpoint_and_exits_0(faces_csv, tmp_path):
 def test_bad_inputs_fail_before_training(shared_data, faces_csv, tmp_path):
     def run(*argv: str) -> tuple[int, str]:
         ev = tmp_path / f"ev{len(list(tmp_path.glob('ev*')))}.jsonl"
-        rc = trainer_main(["train", *argv, "--events", str(ev), "--run-dir", str(tmp_path / "r")])
+        rc = cli_main(["train", *argv, "--events", str(ev), "--run-dir", str(tmp_path / "r")])
         events = read_events(ev)
         assert not [e for e in events if e["event"] == "step"]
         return rc, " ".join(e.get("message", "") for e in events if e["event"] == "error")

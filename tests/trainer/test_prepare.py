@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
-from trainer.__main__ import main as trainer_main
+from app.cli import main as cli_main
 from trainer.data import read_landmark_csv, read_rgb, resolve_train_source
 from trainer.prepare import PrepareOptions, prepare
 from trainer.targets import parsing_label_map
@@ -100,7 +100,7 @@ def test_aligned_folder_with_landmark_csv(shared_data, tmp_path):
         lines.append(f"{Path(rel).name},{rest}")
     (tmp_path / "marks.csv").write_text("\n".join(lines) + "\n")
     out = tmp_path / "ds"
-    rc = trainer_main(["prepare", str(src), "-o", str(out), "--aligned", "--landmarks", str(tmp_path / "marks.csv"),
+    rc = cli_main(["prepare", str(src), "-o", str(out), "--aligned", "--landmarks", str(tmp_path / "marks.csv"),
                        "--val-fraction", "0", "--blur-threshold", "0"])
     assert rc == 0
     given = {Path(r.path).name: r.landmarks for r in read_landmark_csv(tmp_path / "marks.csv", src)}
@@ -113,13 +113,13 @@ def test_aligned_folder_with_landmark_csv(shared_data, tmp_path):
 def test_bad_folders(tmp_path):
     empty = tmp_path / "empty"
     empty.mkdir()
-    assert trainer_main(["prepare", str(empty), "-o", str(tmp_path / "o1")]) == 2
+    assert cli_main(["prepare", str(empty), "-o", str(tmp_path / "o1")]) == 2
     junk = tmp_path / "junk"
     junk.mkdir()
     (junk / "x.jpg").write_bytes(b"no image")
     (junk / "y.png").write_bytes(b"")
     ev = tmp_path / "ev.jsonl"
-    assert trainer_main(["prepare", str(junk), "-o", str(tmp_path / "o2"), "--events", str(ev)]) == 2
+    assert cli_main(["prepare", str(junk), "-o", str(tmp_path / "o2"), "--events", str(ev)]) == 2
     counts = [json.loads(x) for x in ev.read_text().splitlines()][-1]["counts"]
     assert counts["unreadable"] == 2 and counts["kept"] == 0
-    assert trainer_main(["prepare", str(tmp_path / "nope"), "-o", str(tmp_path / "o3")]) == 2
+    assert cli_main(["prepare", str(tmp_path / "nope"), "-o", str(tmp_path / "o3")]) == 2

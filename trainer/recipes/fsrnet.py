@@ -14,7 +14,7 @@ import torch
 
 from engine import zoo
 from engine.metrics import landmark_nrmse
-from engine.models.fsrnet import heatmap_peaks
+from engine.models.fsrnet import heatmap_peaks, split_priors
 
 from .. import losses
 from ..data import SampleSpec
@@ -56,10 +56,10 @@ class FSRNetRecipe(Recipe):
     def landmark_errors(self, maps: dict[str, torch.Tensor], marks: list[np.ndarray | None]) -> list[float]:
         if "priors" not in maps:
             return []
-        n = self.variant.config.landmarks
-        if n != 68:
+        if self.variant.config.landmarks != 68:
             return []
-        peaks = heatmap_peaks(maps["priors"][:, :n].float(), self.variant.hr_size).cpu().numpy()
+        heat, _ = split_priors(maps["priors"], self.variant.config)
+        peaks = heatmap_peaks(heat.float(), self.variant.hr_size).cpu().numpy()
         return [landmark_nrmse(p, m) for p, m in zip(peaks, marks) if m is not None]
 
 

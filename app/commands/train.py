@@ -7,10 +7,8 @@ settings under ``options:``), then these flags; the resolved configuration is co
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
-from typing import Any
 
-from .config import ConfigError, TrainConfig, read_yaml
+from trainer.config import ConfigError, TrainConfig, layered_config, parse_options
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -35,7 +33,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     a("--device", help="auto, cpu, cuda, cuda:N")
     fast = parser.add_mutually_exclusive_group()
     fast.add_argument("--fast", dest="fast", action="store_true", default=None,
-                      help="mixed precision (CPU: bf16 autocast + channels_last; CUDA: fp16 AMP). Default on")
+                      help="mixed precision (CPU: bf16 autocast + channels_last; CUDA: fp16 AMP). Default: measured "
+                           "once per CPU and model (fp32 where bf16 is not faster), always on for CUDA")
     fast.add_argument("--no-fast", dest="fast", action="store_false", help="plain fp32")
     a("--seed", type=int)
     a("--ema-decay", dest="ema_decay", type=float, help="EMA decay of the generator (0 disables; default 0.999)")
@@ -57,18 +56,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     a("--list", action="store_true", help="list trainable models and their recipes, then exit")
 
 
-def parse_options(items: list[str]) -> dict[str, Any]:
-    import yaml
-
-    out = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise ConfigError(f"expected KEY=VALUE, got {item!r}")
-        out[key.strip()] = yaml.safe_load(value)
-    return out
-
-
 CLI_KEYS = [f for f in TrainConfig.field_names() if f not in ("options", "arch")]
 
 
@@ -77,22 +64,12 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
     flags = {k: getattr(args, k, None) for k in CLI_KEYS}
     flags["options"] = parse_options(args.option) or None
     flags["arch"] = parse_options(args.arch) or None
-    cfg = TrainConfig()
-    file_values = read_yaml(args.config) if args.config else {}
-    if flags.get("resume") or file_values.get("resume"):
-        run_dir = flags.get("run_dir") or file_values.get("run_dir") or str(
-            Path("experiments") / (flags.get("model") or file_values.get("model") or cfg.model))
-        saved = Path(run_dir) / "config.yml"
-        if saved.is_file():
-            cfg = cfg.merged(read_yaml(saved), str(saved))
-    cfg = cfg.merged(file_values, args.config or "config")
-    return cfg.merged(flags, "command line")
+    return layered_config(flags, args.config)
 
 
 def list_models() -> int:
     from engine import zoo
-
-    from .recipes import recipes
+    from trainer.recipes import recipes
 
     for name, recipe in sorted(recipes().items()):
         defaults = ", ".join(f"{k}={v}" for k, v in recipe.defaults.items())
@@ -105,8 +82,8 @@ def list_models() -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .events import Events, say
-    from .loop import train
+    from trainer.events import Events, say
+    from trainer.loop import train
 
     if args.list:
         return list_models()

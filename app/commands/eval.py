@@ -2,6 +2,7 @@
 
 With --face-sizes it runs the face-size benchmark instead (engine.face_bench): every face shrunk to each size as a
 photo holds it, restored through the photo pipeline, against Lanczos and bicubic upscaling of the same photo.
+--plot needs matplotlib (the `plots` extra); without it the command says so before evaluating anything.
 """
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-judge", action="store_true", help="skip the dlib landmark/identity metrics")
     parser.add_argument("--json", type=Path, help="write the report as JSON")
     parser.add_argument("--markdown", type=Path, help="write a markdown table")
-    parser.add_argument("--plot", type=Path, help="write a PNG plot")
+    parser.add_argument("--plot", type=Path, help="write a PNG plot (needs matplotlib: the plots extra)")
     parser.add_argument("--face-sizes", dest="face_sizes",
                         help="face-size benchmark at these sizes in px, e.g. 12,16,24,32,48,64,96,128 (models may "
                         "include 'auto'; sizes above the data's HR size are skipped)")
@@ -54,7 +55,7 @@ def run_face_sizes(args: argparse.Namespace) -> int:
                                 precision=args.mode, no_harm=args.no_harm, log=print)
         report["selection"] = (f"last {args.tail} faces by name" if args.tail else "all faces") + (
             f", first {args.limit} of those" if args.limit else "")
-    except (FileNotFoundError, KeyError, zoo.CheckpointError, ValueError) as exc:
+    except (FileNotFoundError, zoo.UnknownModelError, zoo.CheckpointError, ValueError) as exc:
         print(f"error: {exc}")
         return 1
     return write_outputs(args, report, face_bench.to_markdown(report), lambda path: face_bench.plot([report], path))
@@ -76,15 +77,18 @@ def write_outputs(args: argparse.Namespace, report: dict, markdown: str, plot: C
 
 def run(args: argparse.Namespace) -> int:
     from engine import zoo
-    from engine.evaluate import evaluate, load_eval_set, plot, to_markdown
+    from engine.evaluate import evaluate, load_eval_set, plot, plots_missing, to_markdown
 
+    if args.plot and plots_missing():
+        print(f"error: --plot: {plots_missing()}")
+        return 2
     if args.face_sizes:
         return run_face_sizes(args)
     try:
         data = load_eval_set(args.data, args.limit)
         names = [m.strip() for m in args.models.split(",") if m.strip()]
         models = [(n, zoo.load_runtime(n, args.runtime, device=args.device)) for n in names]
-    except (FileNotFoundError, KeyError, zoo.CheckpointError, ValueError) as exc:
+    except (FileNotFoundError, zoo.UnknownModelError, zoo.CheckpointError, ValueError) as exc:
         print(f"error: {exc}")
         return 1
     kwargs = dict(runtime=args.runtime, mode=args.mode, device=args.device, judge=not args.no_judge, log=print)

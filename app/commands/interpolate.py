@@ -21,8 +21,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         zoo.variant(args.model)
         path = interpolate_weights(args.model, args.a, args.b, args.alpha, args.output, args.notes)
-    except (KeyError, ValueError, OSError) as exc:
-        print(f"error: {exc.args[0] if isinstance(exc, KeyError) and exc.args else exc}")
+    except (zoo.UnknownModelError, ValueError, OSError) as exc:
+        print(f"error: {exc}")
         return 2
     print(f"wrote {path} ({args.model}, alpha {args.alpha}: {1 - args.alpha:g} x {args.a.name} + "
           f"{args.alpha:g} x {args.b.name})")

@@ -2,7 +2,8 @@
 
 Re-running on the same folder reuses the cached detections and rewrites only what changed. ``--aligned`` takes the
 images as already-cropped faces; ``--landmarks CSV`` (file,x0,y0,...,x67,y67 in image pixels, the faces128 format)
-skips landmark detection. The result trains with ``train --data DATASET_DIR`` (its val/ is the default val set).
+skips landmark detection. The result trains with ``fsr-studio train --data DATASET_DIR`` (its val/ is the default val
+set). The work is trainer.prepare; this module is its command line.
 """
 from __future__ import annotations
 
@@ -36,9 +37,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from .data import DataError
-    from .events import Events, say
-    from .prepare import PrepareOptions, prepare, summary
+    from trainer.data import DataError
+    from trainer.events import Events, say
+    from trainer.prepare import PrepareOptions, prepare, summary
 
     events = Events(args.events)
     opts = PrepareOptions(size=args.size, protocol=args.protocol, aligned=args.aligned, landmarks=args.landmarks,

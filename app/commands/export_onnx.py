@@ -13,28 +13,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import numpy as np
-    import torch
-
     from engine import zoo
-    from engine.onnx_runtime import OnnxModel, export_onnx
+    from engine.onnx_runtime import export_onnx, max_difference
 
     try:
         model = zoo.load(args.model, weights=args.weights, device="cpu")
-    except (zoo.WeightsNotFound, zoo.CheckpointError, KeyError) as exc:
+    except (zoo.WeightsNotFound, zoo.CheckpointError, zoo.UnknownModelError) as exc:
         print(f"error: {exc}")
         return 1
     if args.output.resolve() == Path(getattr(model, "weights_path", "")).resolve():
         print("error: the output would overwrite the weights file")
         return 1
     export_onnx(args.model, model, args.output)
-    v = zoo.variant(args.model)
-    faces = np.random.default_rng(0).integers(0, 256, (2, v.lr_size, v.lr_size, 3), dtype=np.uint8)
-    x = v.to_input(faces)
-    with torch.inference_mode():
-        ref, _ = v.run(model, x)
-    got, _ = v.run(OnnxModel(args.output), x)
-    err = float((ref - got).abs().max())
+    err = max_difference(args.model, model, args.output)
     if err > args.tolerance:
         args.output.unlink()
         print(f"error: ONNX output differs from PyTorch by {err:.2e} (> {args.tolerance}); nothing written")

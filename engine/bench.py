@@ -74,6 +74,7 @@ def measure_one(name: str, batch: int, path: str, repeat: int, threads: int, dev
     else:
         runner = p.prepare(name, model, device)
     drop = rc.psnr_drop_db(reference, rc.forward(name, runner, check_x, device, p.torch_mode).numpy())
+    validated = rc.int8_validated(model)
     faces = rc.check_faces(v.lr_size, rc.CHECK_FACES)
     x = v.to_input(np.resize(faces, (batch, *faces.shape[1:])))
     times = []
@@ -84,7 +85,8 @@ def measure_one(name: str, batch: int, path: str, repeat: int, threads: int, dev
             times.append(time.perf_counter() - t0)
     return {"model": name, "batch": batch, "mode": path, "ms_per_face": 1000 * statistics.median(times) / batch,
             "psnr_drop_db": round(drop, 4) if drop != float("inf") else None,
-            "accurate": drop < rc.TOLERANCE_DB, "weights": weights,
+            "accurate": drop < rc.gate_limit(path, validated), "offered": p.auto or path in validated,
+            "weights": weights,
             "peak_rss_mb": peak_rss_mb(), "model_rss_mb": peak_rss_mb() - base_rss,
             "parameters": params, "threads": torch.get_num_threads()}
 
@@ -109,13 +111,13 @@ def path_results(rows: list[dict]) -> list[Any]:
 
 def chosen_paths(rows: list[dict]) -> dict[str, dict]:
     """Per "model@batch": the path auto picks from these rows, why, and its speed-up over fp32 eager. Only paths auto
-    measures take part (the int8 ones are measured here but not yet offered to auto)."""
+    measures take part (int8 only for weights whose card records a validation on real faces)."""
     from engine import runtime_choice as rc
 
     out: dict[str, dict] = {}
     for name, batch in dict.fromkeys((r["model"], r["batch"]) for r in rows if r["mode"] != "-"):
         mine = [r for r in rows if r["model"] == name and r["batch"] == batch
-                and (r["mode"] not in rc.PATHS or rc.PATHS[r["mode"]].auto)]
+                and r.get("offered", r["mode"] not in rc.PATHS or rc.PATHS[r["mode"]].auto)]
         path, reason = rc.pick(path_results(mine))
         ms = {r["mode"]: r["ms_per_face"] for r in mine if "error" not in r}
         speedup = ms["fp32"] / ms[path] if "fp32" in ms and path in ms else None
@@ -149,6 +151,7 @@ def format_table(rows: list[dict], chosen: dict[str, dict] | None = None) -> str
         speed = f"{base / r['ms_per_face']:.2f}x" if base else ""
         drop = "" if r.get("psnr_drop_db") is None else f"{r['psnr_drop_db']:.3f}"
         drop += "" if r.get("accurate", True) else " (fails)"
+        drop += "" if r.get("offered", True) else " (not offered: not validated)"
         pick = chosen.get(f"{r['model']}@{r['batch']}", {}).get("path") == r["mode"]
         lines.append(f"| {r['model']} | {r['batch']} | {r['mode']} | {r['ms_per_face']:.1f} | {speed} | {drop} | "
                      f"{r['peak_rss_mb']:.0f} | {'**chosen**' if pick else ''} |")

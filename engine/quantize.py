@@ -88,5 +88,6 @@ def int8_runner(name: str, src: Path, kind: str, threads: int) -> Any:
 
         return OnnxModel(dst, "cpu", threads=threads)
     from .openvino_runtime import OpenVinoModel
+    from .runtime_choice import cache_dir
 
-    return OpenVinoModel(dst, precision="f32", threads=threads)
+    return OpenVinoModel(dst, precision="f32", threads=threads, cache_dir=cache_dir() / "openvino")

@@ -142,7 +142,7 @@ def _runtime_prepare(kind: str) -> Callable[[str, nn.Module, torch.device], Any]
             return OnnxModel(path, "cpu", threads=threads)
         from .openvino_runtime import OpenVinoModel
 
-        return OpenVinoModel(path, precision=kind.split("-")[1], threads=threads)
+        return OpenVinoModel(path, precision=kind.split("-")[1], threads=threads, cache_dir=cache_dir() / "openvino")
 
     return prepare
 

@@ -171,6 +171,26 @@ def test_openvino_matches_fp32_pytorch(tmp_path, name):
     assert set(got_maps) == set(ref_maps)
 
 
+def test_openvino_runs_a_smaller_batch_padded_and_caches_compiled_models(tmp_path):
+    pytest.importorskip("openvino")
+    from engine.onnx_runtime import export_onnx
+    from engine.openvino_runtime import OpenVinoModel
+
+    torch.manual_seed(0)
+    model = zoo.build(TINY).eval()
+    v = zoo.variant(TINY)
+    x = v.to_input(rc.check_faces(v.lr_size, 4))
+    ov = OpenVinoModel(export_onnx(TINY, model, tmp_path / "t.onnx"), "f32", threads=1, cache_dir=tmp_path / "ov")
+    full, _ = v.run(ov, x)
+    part, _ = v.run(ov, x[:3])
+    assert list(ov._compiled) == [tuple(x.shape)]  # the batch of 3 ran in the compiled batch of 4
+    assert part.shape[0] == 3 and float((part - full[:3]).abs().max()) < 1e-5
+    assert any((tmp_path / "ov").iterdir())  # OpenVINO's model cache holds the compiled model
+    sidecar = tmp_path / "t.onnx.meta.json"
+    assert json.loads(sidecar.read_text())["fsr_studio.variant"] == TINY  # next time, no onnx import
+    assert OpenVinoModel(tmp_path / "t.onnx", "f32", threads=1).variant_name == TINY
+
+
 def test_openvino_missing_is_a_reason_not_an_error(monkeypatch):
     import builtins
 

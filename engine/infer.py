@@ -65,10 +65,17 @@ def _choose_runner(name: str, model: Any, mode: str, device: torch.device,
     the measured, cached choice of engine.runtime_choice; runtime models (ONNX) run as they are."""
     if hasattr(model, "run_extracted"):
         return model, "fp32", "fp32", []
+    from . import runtime_choice
+
+    path = runtime_choice.PATHS.get(mode)
+    if path is not None and not path.is_torch and isinstance(model, torch.nn.Module):  # a runtime asked for by name
+        if device.type not in path.devices:
+            raise ValueError(f"precision {mode} runs on {', '.join(path.devices)}, not {device.type}")
+        runner, torch_mode = runtime_choice.runner_for(mode, name, model, device)
+        return runner, torch_mode, mode, []
     if mode != "auto" or not isinstance(model, torch.nn.Module):
         resolved = accel.resolve_mode(mode, device)
         return model, resolved, resolved, []
-    from . import runtime_choice
 
     verdict = runtime_choice.choose(name, model, device, batch_size)
     runner, torch_mode = runtime_choice.runner_for(verdict.path, name, model, device)

@@ -82,6 +82,7 @@ class InferencePath:
     missing: Callable[[], str | None] = lambda: None
     description: str = ""
     auto: bool = True  # measured by precision "auto"; False: only when asked for (bench --modes)
+    hopeless: Callable[[], str | None] = lambda: None  # why auto need not measure it on this machine (None: measure)
 
     @property
     def is_torch(self) -> bool:
@@ -119,6 +120,15 @@ def _openvino_missing() -> str | None:
     return missing_reason()
 
 
+def _emulated_bf16() -> str | None:
+    """bf16 paths are not worth auto's measuring where the CPU only emulates bf16 (no AMX, no AVX-512 BF16): there
+    they ran at 0.4-0.6x fp32 for every model (README, the no-AMX bench), and measuring them costs seconds of first
+    use. `fsr-studio bench` still measures them."""
+    if accel.cpu_has_fast_bf16():
+        return None
+    return "no native bf16 on this CPU (AMX or AVX-512 BF16): emulated bf16 runs slower than fp32; not measured"
+
+
 def _int8_missing(runtime: str) -> Callable[[], str | None]:
     def missing() -> str | None:
         from .quantize import missing_reason
@@ -151,14 +161,14 @@ register_path(InferencePath("fp32", "fp32", ("cpu", "cuda"), _torch_prepare("fp3
 register_path(InferencePath("channels_last", "channels_last", ("cpu",), _torch_prepare("channels_last"),
                             description="PyTorch fp32, channels-last memory format"))
 register_path(InferencePath("bf16", "bf16", ("cpu",), _torch_prepare("bf16"),
-                            description="PyTorch bf16 autocast + channels-last"))
+                            description="PyTorch bf16 autocast + channels-last", hopeless=_emulated_bf16))
 register_path(InferencePath("fp16", "fp16", ("cuda",), _torch_prepare("fp16"), description="PyTorch fp16 autocast"))
 register_path(InferencePath("onnxruntime", "fp32", ("cpu",), _runtime_prepare("onnxruntime"), _onnxruntime_missing,
                             "ONNX Runtime, CPU execution provider, fp32"))
 register_path(InferencePath("openvino", "fp32", ("cpu",), _runtime_prepare("openvino-f32"), _openvino_missing,
                             "OpenVINO CPU, f32 inference precision"))
 register_path(InferencePath("openvino-bf16", "fp32", ("cpu",), _runtime_prepare("openvino-bf16"), _openvino_missing,
-                            "OpenVINO CPU, bf16 inference precision"))
+                            "OpenVINO CPU, bf16 inference precision", hopeless=_emulated_bf16))
 # int8 (static post-training quantisation, engine.quantize): auto measures it only for weights whose card records a
 # validation on real faces (int8_validated): on the bundled x8 weights it costs 0.1-1 dB, and auto would pay for a
 # quantisation it then rejects. Otherwise only when asked for (bench --modes).
@@ -394,11 +404,11 @@ def gate_limit(path: str, validated: dict[str, float]) -> float:
 
 
 def _prepare_all(name: str, model: nn.Module, device: torch.device, paths: Sequence[InferencePath],
-                 results: dict[str, PathResult]) -> dict[str, Any]:
+                 results: dict[str, PathResult], skip_hopeless: bool = True) -> dict[str, Any]:
     """Each available path's runner; the others get a result saying why they are out."""
     prepared = {}
     for p in paths:
-        why = p.missing()
+        why = p.missing() or (p.hopeless() if skip_hopeless and p.name != "fp32" else None)
         if why:
             results[p.name] = PathResult(p.name, status="unavailable", note=why)
             continue
@@ -486,7 +496,7 @@ def measure(name: str, model: nn.Module, device: torch.device, batch: int, *, pa
     validated = int8_validated(model)
     chosen = candidates(device, None if paths is None else ["fp32", *paths], list(validated))
     results: dict[str, PathResult] = {}
-    prepared = _prepare_all(name, model, device, chosen, results)
+    prepared = _prepare_all(name, model, device, chosen, results, skip_hopeless=paths is None)
     if "fp32" not in prepared:
         return [results.get(p.name, PathResult(p.name, status="error")) for p in chosen]
     faces = check_faces(v.lr_size, CHECK_FACES)

@@ -39,22 +39,25 @@ class RestoreSettings:
     blend: float = 1.0  # restored face against the original, 0..1
     tta: bool = False  # fuse the 8 flips/rotations
     device: Any = None  # torch device or name; None/"auto": CUDA when available
-    precision: str = "auto"  # engine.accel modes
+    precision: str = "auto"  # auto (measured), an engine.accel mode, or a runtime path (engine.runtime_choice)
     color_match: bool = True  # match the restored face's colour and tone to the photo
     mask: str = "square"  # paste mask: square, landmarks (face outline) or none (aligned inputs)
     batch_size: int = 8
     no_harm: bool = True  # leave out restored faces that contradict the photo (engine.consistency)
 
     def __post_init__(self) -> None:
-        from .accel import MODES
+        from .runtime_choice import PATHS
 
         object.__setattr__(self, "scale", check_scale(self.scale))
         if not 0.0 <= float(self.blend) <= 1.0:
             raise ValueError(f"blend must be between 0 and 1, got {self.blend}")
         if self.mask not in MASKS:
             raise ValueError(f"mask must be one of {', '.join(MASKS)}, got {self.mask!r}")
-        if self.precision != "auto" and self.precision not in MODES:
-            raise ValueError(f"precision must be auto, {', '.join(MODES)}; got {self.precision!r}")
+        if self.precision != "auto" and self.precision not in PATHS:
+            raise ValueError(f"precision must be auto, {', '.join(PATHS)}; got {self.precision!r}")
+        why = PATHS[self.precision].missing() if self.precision in PATHS else None
+        if why:
+            raise ValueError(f"precision {self.precision}: {why}")
         if isinstance(self.batch_size, bool) or not isinstance(self.batch_size, int) or self.batch_size < 1:
             raise ValueError(f"batch_size must be a positive integer, got {self.batch_size!r}")
 

@@ -60,7 +60,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="paste mask: feathered square (default) or limited to the landmark face outline")
     parser.add_argument("--no-color-match", action="store_true",
                         help="do not match colour and tone of restored faces to the original")
-    parser.add_argument("--precision", default="auto", help="auto, fp32, bf16 (CPU), fp16 (CUDA), channels_last")
+    parser.add_argument("--precision", default="auto", help="auto (measured once per machine and model, the default), or one path: fp32, "
+                        "channels_last, bf16 (CPU), fp16 (CUDA), onnxruntime, openvino, openvino-bf16, openvino-int8, "
+                        "onnxruntime-int8 (fsr-studio bench compares them)")
     parser.add_argument("--no-harm-check", dest="no_harm", action=argparse.BooleanOptionalAction, default=True,
                         help="do not paste restored faces that contradict the photo (consistency check at the face's "
                         "own resolution); they keep the upscaled original (default: on)")

@@ -19,7 +19,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--limit", type=int, help="only the first N faces")
     parser.add_argument("--tta", action="store_true", help="also report each model with 8-fold test-time augmentation")
     parser.add_argument("--runtime", choices=["torch", "onnx"], default="torch")
-    parser.add_argument("--mode", default="auto", help="precision: auto, fp32, channels_last, bf16, fp16 (CUDA)")
+    parser.add_argument("--mode", default="auto", help="precision: auto (measured), or one inference path: fp32, "
+                        "channels_last, bf16, fp16 (CUDA), onnxruntime, openvino, ... (fsr-studio bench lists them)")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--no-judge", action="store_true", help="skip the dlib landmark/identity metrics")
     parser.add_argument("--json", type=Path, help="write the report as JSON")

@@ -91,6 +91,16 @@ def test_measure_never_keeps_a_path_that_fails_the_accuracy_check(monkeypatch, t
     assert rc.pick(list(results.values()))[0] == "fp32"
 
 
+def test_auto_skips_a_hopeless_path_but_an_explicit_request_measures_it(monkeypatch, tiny):
+    _fake_paths(monkeypatch, {"fp32": 1.0, "slow": 2.0})
+    rc.PATHS["slow"] = rc.InferencePath("slow", "channels_last", ("cpu",), rc._torch_prepare("channels_last"),
+                                        hopeless=lambda: "emulated here")
+    auto = {r.path: r for r in rc.measure(TINY, tiny, CPU, 2)}
+    assert auto["slow"].status == "unavailable" and auto["slow"].note == "emulated here"
+    asked = {r.path: r for r in rc.measure(TINY, tiny, CPU, 2, paths=["slow"])}
+    assert asked["slow"].status == "ok" and asked["slow"].ms_per_face is not None
+
+
 def test_choose_caches_and_remeasures_on_a_new_library_or_cpu(monkeypatch, tiny):
     calls = []
 
@@ -205,6 +215,18 @@ def test_openvino_missing_is_a_reason_not_an_error(monkeypatch):
     from engine.openvino_runtime import missing_reason
 
     assert "pip install openvino" in missing_reason()
+
+
+@pytest.mark.parametrize("native", [True, False])
+def test_bf16_is_measured_only_where_the_cpu_runs_it_natively(monkeypatch, native):
+    from engine import accel
+
+    monkeypatch.setattr(accel, "cpu_has_fast_bf16", lambda: native)
+    why = rc.PATHS["bf16"].hopeless()
+    assert (why is None) if native else ("emulated" in why)
+    assert rc.PATHS["bf16"].missing() is None  # fsr-studio bench still measures it
+    if not native:
+        assert "emulated" in rc.PATHS["openvino-bf16"].hopeless()
 
 
 def test_int8_paths_are_opt_in():

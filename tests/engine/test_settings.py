@@ -43,3 +43,34 @@ def _tiny():
 
     return zoo.build("fsrnet", width=8, prior_width=16, encoder_blocks=1, coarse_blocks=1, decoder_blocks=1,
                      stacks=1).eval()
+
+
+def test_precision_names_a_runtime_path_and_infer_runs_it(monkeypatch, tmp_path):
+    """`--precision onnxruntime` (any path engine.runtime_choice knows) runs that runtime; unknown or unavailable
+    paths are refused when the settings are built, with the reason."""
+    import numpy as np
+    import pytest
+    import torch
+
+    from engine import runtime_choice as rc
+    from engine import zoo
+    from engine.infer import infer_faces
+    from engine.settings import RestoreSettings
+
+    pytest.importorskip("onnxruntime")
+    assert RestoreSettings(precision="onnxruntime").precision == "onnxruntime"
+    with pytest.raises(ValueError, match="precision must be auto"):
+        RestoreSettings(precision="tpu")
+    with monkeypatch.context() as m:
+        m.setitem(rc.PATHS, "onnxruntime", rc.dataclasses.replace(rc.PATHS["onnxruntime"],
+                                                                  missing=lambda: "not installed here"))
+        with pytest.raises(ValueError, match="not installed here"):
+            RestoreSettings(precision="onnxruntime")
+    monkeypatch.setenv("FSR_STUDIO_CACHE", str(tmp_path / "cache"))
+    torch.manual_seed(0)
+    name = "selfsr-degrader"
+    model = zoo.build(name).eval()
+    faces = rc.check_faces(zoo.variant(name).lr_size, 2)
+    ort = infer_faces(name, model, faces, mode="onnxruntime", device="cpu")
+    ref = infer_faces(name, model, faces, mode="fp32", device="cpu")
+    assert ort.mode == "onnxruntime" and np.abs(ort.images.astype(int) - ref.images.astype(int)).max() <= 2

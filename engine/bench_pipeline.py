@@ -24,20 +24,17 @@ check); with no weights for a size band, those faces cost nothing but the paste.
 """
 from __future__ import annotations
 
-import resource
 import time
 from pathlib import Path
 from typing import Any
+
+from .bench import peak_rss_mb
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "data"
 DEFAULT_PHOTOS = ("solvay_conference_1927.jpg", "crowd_1.jpg")
 DETECTOR_FILES = {"dlib": None, "insightface": "scrfd_500m_kps.onnx", "yunet": "yunet_n_dynamic.onnx"}
 SOLVAY_FACES = 29
-
-
-def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
 def photo_path(name: str) -> Path:

@@ -237,24 +237,33 @@ def key_id(key: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:32]
 
 
-def read_verdicts() -> dict[str, Any]:
+def read_cached(path: Path) -> dict[str, Any]:
+    """A JSON object of measured verdicts by key id ({} when missing or unreadable: it is measured again)."""
     try:
-        data = json.loads(verdicts_file().read_text(encoding="utf-8"))
+        data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
     return data if isinstance(data, dict) else {}
 
 
-def write_verdict(verdict: "Verdict") -> None:
-    """Add one verdict to the cache file; a cache that cannot be written only costs a new measurement next time."""
+def write_cached(path: Path, kid: str, value: Any) -> None:
+    """Add one verdict to a cache file; a cache that cannot be written only costs a new measurement next time."""
     from .util import atomic_write
 
-    data = read_verdicts()
-    data[key_id(verdict.key)] = verdict.to_json()
+    data = read_cached(path)
+    data[kid] = value
     try:
-        atomic_write(verdicts_file(), (json.dumps(data, indent=1) + "\n").encode())
+        atomic_write(path, (json.dumps(data, indent=1) + "\n").encode())
     except OSError:
         pass
+
+
+def read_verdicts() -> dict[str, Any]:
+    return read_cached(verdicts_file())
+
+
+def write_verdict(verdict: "Verdict") -> None:
+    write_cached(verdicts_file(), key_id(verdict.key), verdict.to_json())
 
 
 # ----- results, the accuracy gate and the pick -----------------------------------------------------------------

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import json
 import os
 import time
 from typing import Any, Iterator
@@ -99,26 +98,6 @@ def _cache_file() -> Any:
     return cache_dir() / "training_precision.json"
 
 
-def _read_cache() -> dict[str, Any]:
-    try:
-        data = json.loads(_cache_file().read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
-def _write_cache(kid: str, verdict: dict[str, Any]) -> None:
-    from engine.util import atomic_write
-
-    data = _read_cache()
-    data[kid] = verdict
-    try:
-        _cache_file().parent.mkdir(parents=True, exist_ok=True)
-        atomic_write(_cache_file(), json.dumps(data, indent=1).encode())
-    except OSError:
-        pass  # a read-only cache only means measuring again next time
-
-
 def measured_fast(name: str, device: torch.device) -> tuple[bool, str]:
     """Whether training `name` on `device` should use the fast precision, and why.
 
@@ -127,7 +106,7 @@ def measured_fast(name: str, device: torch.device) -> tuple[bool, str]:
     inference paths' (engine.runtime_choice.cache_dir). `FSR_STUDIO_TRAIN_PRECISION` pins it.
     """
     from engine import accel, zoo
-    from engine.runtime_choice import check_faces, key_id
+    from engine.runtime_choice import check_faces, key_id, read_cached, write_cached
 
     if device.type == "cuda":
         return True, "fp16 autocast on CUDA"
@@ -140,7 +119,7 @@ def measured_fast(name: str, device: torch.device) -> tuple[bool, str]:
     if forced:
         raise ValueError(f"{ENV_FORCE}={forced!r}: choose fp32, bf16 or flags")
     kid = key_id(_cache_key(name))
-    cached = _read_cache().get(kid)
+    cached = read_cached(_cache_file()).get(kid)
     if isinstance(cached, dict) and isinstance(cached.get("fast"), bool):
         return cached["fast"], str(cached.get("reason", ""))
     v = zoo.variant(name)
@@ -151,6 +130,6 @@ def measured_fast(name: str, device: torch.device) -> tuple[bool, str]:
     fast = bf16 < fp32 * (1 - MARGIN)
     reason = (f"{'bf16 autocast + channels_last' if fast else 'fp32'}, measured: a generator step of {PROBE_BATCH} "
               f"faces took {fp32:.2f} s in fp32 and {bf16:.2f} s in bf16 + channels_last ({fp32 / bf16:.2f}x)")
-    _write_cache(kid, {"fast": fast, "reason": reason, "fp32_s": round(fp32, 3), "bf16_s": round(bf16, 3),
+    write_cached(_cache_file(), kid, {"fast": fast, "reason": reason, "fp32_s": round(fp32, 3), "bf16_s": round(bf16, 3),
                        "key": _cache_key(name), "measured": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
     return fast, reason

@@ -134,24 +134,11 @@ def variant_for(label: str, module: Any = None) -> Any:
                      f"(for your own weights use e.g. 'fsrnet:my-finetune')")
 
 
-_SHA_CACHE: dict[tuple[str, int, int], str] = {}
-
-
 def weights_sha256(path: str | None) -> str | None:
-    """SHA256 of a weight file, cached per (path, size, mtime) so a folder of photos hashes it once."""
-    if not path:
-        return None
-    p = Path(path)
-    try:
-        st = p.stat()
-    except OSError:
-        return None
-    key = (str(p.resolve()), st.st_size, st.st_mtime_ns)
-    if key not in _SHA_CACHE:
-        from . import zoo
+    """SHA256 of a weight file (zoo.sha256_cached: a folder of photos hashes it once)."""
+    from . import zoo
 
-        _SHA_CACHE[key] = zoo.sha256_of(p)
-    return _SHA_CACHE[key]
+    return zoo.sha256_cached(path) if path else None
 
 
 def resolve_name(name: str, notes: list[str] | None = None) -> str:

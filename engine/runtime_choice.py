@@ -193,17 +193,12 @@ def verdicts_file() -> Path:
     return cache_dir() / "inference_paths.json"
 
 
-@functools.lru_cache(maxsize=64)
-def _file_sha(path: str, mtime_ns: int, size: int) -> str:
-    return zoo.sha256_of(path)
-
-
 def fingerprint(model: nn.Module) -> str:
     """The weights' identity: the file's sha256 when the model came from one, else a hash of its tensors."""
     path = getattr(model, "weights_path", "")
-    if path and Path(path).is_file():
-        st = Path(path).stat()
-        return "sha256:" + _file_sha(str(path), st.st_mtime_ns, st.st_size)
+    sha = zoo.sha256_cached(path) if path else None
+    if sha:
+        return "sha256:" + sha
     h = hashlib.sha256()
     for key, tensor in model.state_dict().items():
         h.update(key.encode())

@@ -537,6 +537,21 @@ def sha256_of(path: str | Path) -> str:
     return h.hexdigest()
 
 
+def sha256_cached(path: str | Path) -> str | None:
+    """:func:`sha256_of`, remembered per (path, size, mtime) so a folder of photos or every inference call hashes a
+    weight file once; None when the file cannot be read."""
+    try:
+        st = Path(path).stat()
+        return _sha256_by_stat(str(Path(path).resolve()), st.st_size, st.st_mtime_ns)
+    except OSError:
+        return None
+
+
+@functools.lru_cache(maxsize=64)
+def _sha256_by_stat(path: str, size: int, mtime_ns: int) -> str:
+    return sha256_of(path)
+
+
 def config_dict(config: Any) -> dict[str, Any]:
     return dataclasses.asdict(config) if dataclasses.is_dataclass(config) else dict(config)
 

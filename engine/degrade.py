@@ -201,6 +201,20 @@ def photo(hr: np.ndarray, lr_size: int | None = None, rng: np.random.Generator |
     return np.ascontiguousarray(cv2.resize(small, (size, size), interpolation=interp))
 
 
+LARGE_FACE_MIN_FRACTION = 0.35  # photo_large: the face's source side from 35 % of the HR size up (90-256 px at 256)
+
+
+def photo_large(hr: np.ndarray, lr_size: int | None = None, rng: np.random.Generator | None = None) -> np.ndarray:
+    """:func:`photo` for the large-face restorer: the source side log-uniform from LARGE_FACE_MIN_FRACTION of the HR
+    size up (auto sends it only faces above ~112 px; training it on 12 px faces would waste most steps)."""
+    hr = _check_uint8(hr)
+    rng = rng if rng is not None else np.random.default_rng()
+    size = hr.shape[0]
+    side = int(lr_size) if lr_size else photo_size(size, rng, min_px=max(PHOTO_MIN_PX,
+                                                                          round(LARGE_FACE_MIN_FRACTION * size)))
+    return photo(hr, side, rng)
+
+
 def face_size_bench(hr: np.ndarray, side: int, rng: np.random.Generator) -> np.ndarray:
     """The face-size benchmark's degradation (kept narrower than :func:`photo` and never trained on): HR -> side
     (PIL bicubic, antialiased), Gaussian blur sigma ~ U(0, 1.2), Gaussian noise sigma ~ U(0, 6), JPEG q ~ U{55..95}.
@@ -238,8 +252,9 @@ def learned_uint8(lr_faces: np.ndarray, degrader: torch.nn.Module) -> np.ndarray
 
 
 # Per-sample degradations (uint8 HR -> uint8 LR). "learned" is batch-level (a network) and is applied by the caller.
-DEGRADATIONS: dict[str, Callable[..., np.ndarray]] = {"bicubic8": bicubic_x8, "blind": blind, "photo": photo}
-NAMES = ("bicubic8", "blind", "photo", "learned")
+DEGRADATIONS: dict[str, Callable[..., np.ndarray]] = {"bicubic8": bicubic_x8, "blind": blind, "photo": photo,
+                                                      "photo_large": photo_large}
+NAMES = ("bicubic8", "blind", "photo", "photo_large", "learned")
 
 
 def degrade(name: str, hr: np.ndarray, lr_size: int | None = None,

@@ -6,6 +6,8 @@ starts as the identity of its input and learns only the correction. Rerun:
 
     python scripts/residual_init.py resources/weights/sparnet-light3d.safetensors -m sparnet-blind \
         -o runs/sparnet-blind/init.safetensors
+    python scripts/residual_init.py resources/weights/sparnet-blind.safetensors -m sparnet-blind-u \
+        -o runs/sparnet-blind-u/init.safetensors
 """
 from __future__ import annotations
 
@@ -29,7 +31,8 @@ def main(argv: list[str] | None = None) -> int:
     own = model.state_dict()
     copied = {k: v.to(own[k].dtype) for k, v in state.items() if k in own and own[k].shape == v.shape}
     model.load_state_dict({**own, **copied})
-    model.start_as_identity_()
+    if "skip_gain" not in copied:  # from a plain net: start as the identity. From a residual one (sparnet-blind into
+        model.start_as_identity_()  # sparnet-blind-u) keep its trained correction; fresh U-Net skips start at zero
     skipped = sorted(set(own) - set(copied))
     zoo.save_weights(model, args.output, args.model, {"init_from": str(args.source), "not_copied": skipped},
                      half=False)

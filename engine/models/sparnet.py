@@ -60,6 +60,12 @@ class SPARNetConfig:
     # the identity. Not with spectral norm in training (the norm of a zero weight is NaN): sparnethd-lite keeps 0.
     input_skip: bool = False
     skip_gain_init: float = 0.0
+    # Not in the official nets either: U-Net skips. The official decoder sees the face only through the min_feat_size
+    # bottleneck, so it cannot tell noise, JPEG blocks or blur at the pixel level from detail; that is all there is
+    # to restore on a large, mildly degraded face. With `unet_skips`, each decoder FAU's output gets a small conv
+    # stack (conv-LReLU-conv-LReLU-conv, last conv zeroed) of the encoder feature at the same resolution (the stem's
+    # at full size), so a new variant starts as exactly the net it was initialised from.
+    unet_skips: bool = False
     CHOICES: ClassVar[dict[str, tuple[str, ...]]] = {"norm": NORMS, "att": ATTENTIONS}  # model-card check
 
     def __post_init__(self) -> None:
@@ -77,6 +83,8 @@ class SPARNetConfig:
             raise ValueError("SPARNetConfig: bottleneck_size too large for the number of down-sampling steps")
         if self.input_skip and self.in_size != self.out_size:
             raise ValueError("SPARNetConfig: input_skip needs in_size == out_size")
+        if self.unet_skips and self.in_size != self.out_size:
+            raise ValueError("SPARNetConfig: unet_skips needs in_size == out_size")
 
     # ----- the builder arithmetic (docs/models.md#sparnet-builder) ------------------------------------------------
     def clip(self, channels: int) -> int:
@@ -238,6 +246,24 @@ class ResidualBlock(nn.Module):
 FaceAttentionUnit = ResidualBlock  # the paper's name; the official class name is kept for readers of their code
 
 
+class SkipBranch(nn.Module):
+    """conv-LReLU-conv-LReLU-conv from an encoder feature to the decoder at the same resolution (unet_skips); the
+    last conv starts at zero, so adding the branch leaves the net's output unchanged until training moves it."""
+
+    def __init__(self, channels: int):
+        super().__init__()
+        self.body = nn.Sequential(ConvLayer(channels, channels, act=True), ConvLayer(channels, channels, act=True),
+                                  ConvLayer(channels, channels))
+
+    def zero_last_(self) -> None:
+        with torch.no_grad():
+            self.body[-1].conv2d.weight.zero_()
+            self.body[-1].conv2d.bias.zero_()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.body(x)
+
+
 # ----- generator --------------------------------------------------------------------------------------------------
 class SPARNetOutput(NamedTuple):
     image: torch.Tensor  # B x 3 x out x out, [-1, 1] (linear, unclipped)
@@ -269,6 +295,8 @@ class SPARNet(nn.Module):
               for k in range(up)),
         )
         self.out_conv = ConvLayer(cfg.clip(n0), 3)
+        if cfg.unet_skips:  # decoder block k meets the encoder feature of its resolution (the stem's for the last)
+            self.skips = nn.ModuleList(SkipBranch(cfg.clip(n0 * 2 ** (up - k - 1))) for k in range(up))
         init_official_(self)
         if cfg.input_skip:  # ReZero gain: starts as the identity, and survives the spectral norm of training
             self.skip_gain = nn.Parameter(torch.zeros(1))
@@ -276,6 +304,9 @@ class SPARNet(nn.Module):
 
     def start_as_identity_(self) -> None:
         """With skip_gain_init != 0: gain = skip_gain_init and a zero last conv, so output == input at step 0."""
+        if self.config.unet_skips and hasattr(self, "skips"):
+            for branch in self.skips:
+                branch.zero_last_()
         if self.config.input_skip and self.config.skip_gain_init and hasattr(self, "skip_gain"):
             with torch.no_grad():
                 self.skip_gain.fill_(float(self.config.skip_gain_init))
@@ -283,12 +314,28 @@ class SPARNet(nn.Module):
                 if self.out_conv.conv2d.bias is not None:
                     self.out_conv.conv2d.bias.zero_()
 
+    def _encode(self, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """Bottleneck features, and with unet_skips the encoder features by resolution, full size first."""
+        if not self.config.unet_skips:
+            return self.encoder(x), []
+        feats = []
+        for layer in self.encoder:
+            x = layer(x)
+            feats.append(x)
+        return feats[-1], feats[:-1]
+
     def forward(self, x: torch.Tensor) -> SPARNetOutput:
         """(image, attention); training code uses `.image` (the official net returns the image alone)."""
-        feat = self.res_layers(self.encoder(x))
-        for block in self.decoder[:-1]:
-            feat = block(feat)
-        feat, att = self.decoder[-1].forward_with_attention(feat)
+        feat, skips = self._encode(x)
+        feat = self.res_layers(feat)
+        last = len(self.decoder) - 1
+        for k, block in enumerate(self.decoder):
+            if k < last:
+                feat = block(feat)
+            else:
+                feat, att = block.forward_with_attention(feat)
+            if skips:
+                feat = feat + self.skips[k](skips[last - k])
         image = self.out_conv(feat)
         if self.config.input_skip:
             image = x + self.skip_gain * image
@@ -391,6 +438,7 @@ _HD = dict(lr_size=512, hr_size=512, upsample_input=False, value_range=(-1.0, 1.
 # protocol size, is restored in place; output = input + net (see SPARNetConfig.input_skip).
 _BLIND128 = dict(lr_size=128, hr_size=128, upsample_input=False, value_range=(-1.0, 1.0), crop="coarse128")
 _BLIND256 = dict(lr_size=256, hr_size=256, upsample_input=False, value_range=(-1.0, 1.0), crop="ffhq256")
+_BLIND_U = SPARNetConfig(res_depth=1, att="spar3d", input_skip=True, skip_gain_init=1.0, unet_skips=True)
 _HD_CONFIG = SPARNetConfig(min_ch=32, max_ch=512, in_size=512, out_size=512, min_feat_size=32, res_depth=10,
                            norm="in", att="spar")
 
@@ -411,10 +459,12 @@ for _name, _cfg, _proto, _file, _desc in (
     ("sparnet-blind", SPARNetConfig(res_depth=1, att="spar3d", input_skip=True, skip_gain_init=1.0), _BLIND128,
      None, "SPARNet-Light-3D blind restorer of real-photo faces of any size (coarse 128 crop, residual over the "
      "cubic-upsampled crop; started from the x8 weights; not an official model)"),
-    ("sparnethd-blind256", SPARNetConfig(min_ch=16, max_ch=64, in_size=256, out_size=256, min_feat_size=32,
-                                         res_depth=1, norm="in", att="spar", input_skip=True, skip_gain_init=1.0),
-     _BLIND256, None, "SPARNetHD-Lite at 256 on the FFHQ-aligned crop: blind restorer for large faces (residual over "
-     "the crop; not an official model)"),
+    ("sparnet-blind-u", _BLIND_U, _BLIND128, None,
+     "sparnet-blind with U-Net skips: blind restorer of real-photo faces that also sees pixel-level noise, JPEG "
+     "blocks and blur (coarse 128 crop, residual over the cubic-upsampled crop; not an official model)"),
+    ("sparnethd-blind256", dataclasses.replace(_BLIND_U, in_size=256, out_size=256, min_feat_size=32), _BLIND256,
+     None, "sparnet-blind-u's architecture at 256 on the FFHQ-aligned crop (same weight shapes, one more pixel per "
+     "feature): blind restorer for large faces (residual over the crop; not an official model)"),
 ):
     register(Variant(name=_name, family="sparnet", config=_cfg, builder=SPARNet, extract=_extract,
                      description=_desc, licence=_LICENCE, official_file=_file, **_proto))

@@ -70,3 +70,20 @@ def test_learned_applies_the_network():
     assert np.abs(out.astype(float) - expect).max() <= 1
     x = torch.rand(2, 3, 16, 16) * 2 - 1
     assert D.learned(x, _Shift()).shape == x.shape
+
+
+def test_photo_large_draws_only_large_faces(monkeypatch):
+    """The large-face restorer trains on faces whose source side is at least LARGE_FACE_MIN_FRACTION of its HR size,
+    drawn over that whole range; a fixed lr_size still wins."""
+    sides = []
+    real_photo = D.photo
+    monkeypatch.setattr(D, "photo", lambda hr, side, rng: sides.append(side) or real_photo(hr, side, rng))
+    hr = (np.random.default_rng(0).random((64, 64, 3)) * 255).astype(np.uint8)
+    rng = np.random.default_rng(1)
+    for _ in range(200):
+        out = D.degrade("photo_large", hr, rng=rng)
+        assert out.shape == hr.shape and out.dtype == np.uint8
+    assert min(sides) >= round(D.LARGE_FACE_MIN_FRACTION * 64) and max(sides) == 64
+    assert min(sides) <= round(D.LARGE_FACE_MIN_FRACTION * 64) + 3
+    D.degrade("photo_large", hr, lr_size=20, rng=rng)
+    assert sides[-1] == 20

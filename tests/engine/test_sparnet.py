@@ -141,6 +141,44 @@ def test_input_skip_starts_as_the_identity_and_only_lite_uses_it():
         SPARNetConfig(in_size=16, out_size=128, input_skip=True)
 
 
+def test_unet_skips_start_as_the_net_they_extend_and_train():
+    """sparnet-blind-u = sparnet-blind + zeroed U-Net skip branches: with sparnet-blind's weights copied in, the two
+    give the same output; one optimiser step on a pixel loss switches the skips on."""
+    import dataclasses
+
+    small = dict(min_ch=8, max_ch=16, in_size=32, out_size=32, min_feat_size=8, bottleneck_size=16)
+    base_cfg = dataclasses.replace(zoo.variant("sparnet-blind").config, **small)
+    unet_cfg = dataclasses.replace(zoo.variant("sparnet-blind-u").config, **small)
+    assert unet_cfg.unet_skips and not base_cfg.unet_skips
+    base, unet = SPARNet(base_cfg).eval(), SPARNet(unet_cfg).eval()
+    with torch.no_grad():  # a trained-looking base: a non-zero last conv
+        base.out_conv.conv2d.weight.normal_(0, 0.02)
+    missing = unet.load_state_dict(base.state_dict(), strict=False).missing_keys
+    assert missing and all(k.startswith("skips.") for k in missing)
+    x = torch.rand(2, 3, 32, 32) * 2 - 1
+    with torch.no_grad():
+        assert torch.equal(unet(x).image, base(x).image) and not torch.equal(base(x).image, x)
+    unet.train()
+    opt = torch.optim.Adam(unet.parameters(), 1e-3)
+    for _ in range(2):  # the first step moves only the last conv of each branch, the second the whole branch
+        opt.zero_grad()
+        (unet(x).image - x.flip(-1)).abs().mean().backward()
+        opt.step()
+    assert all(branch.body[0].conv2d.weight.grad.abs().sum() > 0 for branch in unet.skips)
+    unet.eval()
+    with torch.no_grad():
+        assert not torch.equal(unet(x).image, base(x).image)
+    with pytest.raises(ValueError, match="unet_skips"):
+        SPARNetConfig(in_size=16, out_size=128, unet_skips=True)
+
+
+def test_blind_256_shares_the_blind_128_weight_shapes():
+    """sparnethd-blind256 is sparnet-blind-u at 256 (one more pixel per feature): weights move between them."""
+    assert shapes(meta_build("sparnethd-blind256")) == shapes(meta_build("sparnet-blind-u"))
+    v = zoo.variant("sparnethd-blind256")
+    assert (v.lr_size, v.hr_size, v.upsample_input, v.crop) == (256, 256, False, "ffhq256")
+
+
 def test_registered_variants():
     files = {"sparnet": "SPARNet-V16-S4-epoch20.pth", "sparnet-light3d": "SPARNetLight_Attn3D-epoch20.pth",
              "sparnethd": "SPARNetHD_V4_Attn2D_net_H-epoch10.pth",

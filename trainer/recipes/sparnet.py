@@ -37,16 +37,17 @@ from .base import Recipe, make_optimizer, mean_psnr_ssim, set_requires_grad
 @register
 class SPARNetRecipe(Recipe):
     name = "sparnet"
-    variants = ("sparnet", "sparnet-light3d", "sparnet-blind")
+    # The blind same-size restorers (128 and 256) train with this recipe too: L1 over the whole residual output.
+    variants = ("sparnet", "sparnet-light3d", "sparnet-blind", "sparnet-blind-u", "sparnethd-blind256")
     description = "SPARNet: L1, Adam 2e-4 (0.9, 0.99), flip + RandomResizedCrop, [-1, 1]"
     defaults = {"batch": 32, "lr": 2e-4, "optimizer": "adam", "degradation": "bicubic8", "steps": 100_000}
-    options = {"hflip": True, "crop_scale": [0.7, 1.0], "gray_p": 0.0}
+    options = {"hflip": True, "crop_scale": [0.7, 1.0], "gray_p": 0.0, "patch": 0}
 
     def sample_spec(self) -> SampleSpec:
         base = super().sample_spec()
         crop = tuple(self.opt["crop_scale"]) if self.opt["crop_scale"] else None
         return SampleSpec(**{**base.__dict__, "hflip": bool(self.opt["hflip"]), "resized_crop": crop,
-                             "gray_p": float(self.opt["gray_p"])})
+                             "gray_p": float(self.opt["gray_p"]), "patch": int(self.opt["patch"] or 0)})
 
     def build_networks(self) -> dict[str, torch.nn.Module]:
         return {"g": init_official_(self.build_variant())}
@@ -72,7 +73,7 @@ def lanczos_baseline(val: ValSet, seed: int) -> dict[str, float]:
 @register
 class SPARNetHDRecipe(Recipe):
     name = "sparnethd"
-    variants = ("sparnethd", "sparnethd-3d", "sparnethd-lite", "sparnethd-blind256")
+    variants = ("sparnethd", "sparnethd-3d", "sparnethd-lite")
     description = "SPARNetHD: 100 L1 + perceptual + 10 feature matching + hinge, multi-scale D, blind degradation"
     defaults = {"batch": 2, "lr": 1e-4, "optimizer": "adam", "degradation": "blind", "steps": 350_000}
     options = {"d_lr": 4e-4, "pixel_weight": 100.0, "perceptual_weight": 1.0, "fm_weight": 10.0, "adv_weight": 1.0,

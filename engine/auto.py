@@ -39,16 +39,16 @@ class Band:
 # coarse crop is ~115 px. Above 112 px only an HD restorer could add detail; without its weights the face keeps the
 # upscaled original, never worse than Lanczos.
 AUTO_BANDS: tuple[Band, ...] = (
-    Band(0, 20, ("sparnet-blind-u", "sparnet-blind", "sparnet-light3d", "selfsr-lite", "fsrnet"),
+    Band(0, 20, ("sparnet-blind", "sparnet-light3d", "selfsr-lite", "fsrnet"),
          "tiny face: blind 128 restorer (x8 weights as fallback)"),
-    Band(20, 112, ("sparnet-blind-u", "sparnet-blind"), "blind 128 restorer at the face's real size"),
+    Band(20, 112, ("sparnet-blind",), "blind 128 restorer at the face's real size"),
     Band(112, float("inf"), ("sparnethd-blind256",), "large face: HD 256 restorer"),
 )
 
 FAMILY_PREFERENCE: dict[str, tuple[str, ...]] = {
     "fsrnet": ("fsrnet",),
     "fsrgan": ("fsrgan",),
-    "sparnet": ("sparnet", "sparnet-light3d", "sparnet-blind-u", "sparnet-blind"),
+    "sparnet": ("sparnet", "sparnet-light3d", "sparnet-blind"),
     "sparnethd": ("sparnethd", "sparnethd-3d", "sparnethd-blind256", "sparnethd-lite"),
     "selfsr": ("selfsr", "selfsr-lite"),
 }

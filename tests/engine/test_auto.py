@@ -26,8 +26,7 @@ EVERYTHING = having(*auto.candidates(), *zoo.names())
 def test_each_size_gets_its_bands_first_candidate():
     assert choose(12, EVERYTHING)[0] == band_for(12).candidates[0] == AUTO_BANDS[0].candidates[0]
     name, reason = choose(64, EVERYTHING)
-    assert name == "sparnet-blind-u" and "64 px" in reason and "has no weights" not in reason
-    assert choose(64, having("sparnet-blind"))[0] == "sparnet-blind"  # the first version stands in
+    assert name == "sparnet-blind" and "64 px" in reason and "has no weights" not in reason
     assert choose(300, EVERYTHING)[0] == "sparnethd-blind256"
     # the band edges: [min_px, max_px)
     assert choose(AUTO_BANDS[1].min_px - 0.1, EVERYTHING)[0] == AUTO_BANDS[0].candidates[0]
@@ -38,10 +37,10 @@ def test_each_size_gets_its_bands_first_candidate():
 def test_falls_back_down_the_list_and_says_why():
     name, reason = choose(12, having("fsrnet", "selfsr-lite"))
     assert name == "selfsr-lite"  # the first of the tiny band's list that has weights, not simply any
-    assert f"{AUTO_BANDS[0].candidates[0]} has no weights" in reason
+    assert "sparnet-blind has no weights" in reason
     assert choose(12, having("fsrnet"))[0] == "fsrnet"
     name, reason = choose(AUTO_BANDS[0].max_px - 1, having("fsrnet"))
-    assert name == "fsrnet" and f"{AUTO_BANDS[0].candidates[0]} has no weights" in reason
+    assert name == "fsrnet" and "sparnet-blind has no weights" in reason
 
 
 def test_nothing_available_keeps_the_upscaled_original():
@@ -109,7 +108,7 @@ def _detection_of_size(target_px, centre):
 
 def test_pipeline_picks_per_face_by_size():
     """fsrnet and sparnethd-blind256 have weights: a 12 px face falls back to fsrnet, a 64 px face keeps the original
-    (its band has only the blind 128 restorers), a 300 px face gets the HD restorer."""
+    (its band has only sparnet-blind), a 300 px face gets the HD restorer."""
     from engine.restore import AutoModel, load_models, restore_faces
 
     _save_tiny("fsrnet", width=8, prior_width=16, encoder_blocks=1, coarse_blocks=1, decoder_blocks=1, stacks=1)

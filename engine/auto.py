@@ -31,24 +31,30 @@ class Band:
 
 
 # Face size in the photo -> candidates. Measured with the face-size benchmark on faces the weights never trained on
-# (the 200 faces128 faces held out of sparnet-blind's training, and the last 100 of ffhq256's training split, held
-# out of sparnethd-blind256's; never the validation sets): `fsr-studio eval --face-sizes 12,...,128 -m
-# sparnet-blind,sparnet-light3d,selfsr-lite,fsrnet --data <hold-out> --no-judge`. On degraded faces of 12-24 px the
-# blind restorer beat Lanczos by +0.7-0.8 dB, the x8 weights by +0.0-0.15 (they stay as the fallback for tiny
-# faces); its gain fell to +0.55 at 32 px, +0.23 at 64 and ~0 at 96-128, and it lost (-0.14 dB) on FFHQ faces whose
-# coarse crop is ~115 px. Above 112 px only an HD restorer could add detail; without its weights the face keeps the
-# upscaled original, never worse than Lanczos.
+# (the 200 faces held out of faces128 by the blind 128 restorers' training, first 100 by name; the last 100 of
+# ffhq256's training split for the large faces; never the validation sets): `python scripts/holdout_folder.py
+# ../shared/data/faces128 200 -o runs/holdout128`, then `fsr-studio eval --face-sizes 12,16,24,32,48,64,96,128
+# -m sparnet-blind,sparnet-blind-u,sparnethd-blind256 --data runs/holdout128 --limit 100 --no-judge` (and
+# `--face-sizes 96,128,160,192,256 --data ../shared/data/ffhq256 --tail 300 --limit 100`). On degraded faces of
+# 12-24 px the blind restorers beat Lanczos by +0.8 dB, the x8 weights by +0.0-0.15 (the fallback for tiny faces).
+# sparnet-blind-u (U-Net skips) gained +0.84/+0.80/+0.56 dB at 32/48/64 px where sparnet-blind gained
+# +0.80/+0.70/+0.44, tied at 12-16 px (-0.02/+0.01), and fell behind it above (96 px: -0.16 against +0.12; 128 px:
+# -1.03 against -0.23); the two cross near 72 px. Both lost (-0.1 to -0.4 dB) on FFHQ faces whose coarse crop is
+# ~140 px or more, and the HD restorer trained so far (sparnethd-blind256, not shipped) lost too at 160-192 px and on
+# 96 px faces held out of faces128 (-0.39). Above 112 px only an HD restorer could add detail; without its weights
+# the face keeps the upscaled original, never worse than Lanczos.
 AUTO_BANDS: tuple[Band, ...] = (
-    Band(0, 20, ("sparnet-blind", "sparnet-light3d", "selfsr-lite", "fsrnet"),
+    Band(0, 20, ("sparnet-blind-u", "sparnet-blind", "sparnet-light3d", "selfsr-lite", "fsrnet"),
          "tiny face: blind 128 restorer (x8 weights as fallback)"),
-    Band(20, 112, ("sparnet-blind",), "blind 128 restorer at the face's real size"),
+    Band(20, 72, ("sparnet-blind-u", "sparnet-blind"), "blind 128 restorer with U-Net skips at the face's real size"),
+    Band(72, 112, ("sparnet-blind",), "blind 128 restorer at the face's real size"),
     Band(112, float("inf"), ("sparnethd-blind256",), "large face: HD 256 restorer"),
 )
 
 FAMILY_PREFERENCE: dict[str, tuple[str, ...]] = {
     "fsrnet": ("fsrnet",),
     "fsrgan": ("fsrgan",),
-    "sparnet": ("sparnet", "sparnet-light3d", "sparnet-blind"),
+    "sparnet": ("sparnet", "sparnet-light3d", "sparnet-blind-u", "sparnet-blind"),
     "sparnethd": ("sparnethd", "sparnethd-3d", "sparnethd-blind256", "sparnethd-lite"),
     "selfsr": ("selfsr", "selfsr-lite"),
 }

@@ -26,21 +26,27 @@ EVERYTHING = having(*auto.candidates(), *zoo.names())
 def test_each_size_gets_its_bands_first_candidate():
     assert choose(12, EVERYTHING)[0] == band_for(12).candidates[0] == AUTO_BANDS[0].candidates[0]
     name, reason = choose(64, EVERYTHING)
-    assert name == "sparnet-blind" and "64 px" in reason and "has no weights" not in reason
+    assert name == "sparnet-blind-u" and "64 px" in reason and "has no weights" not in reason
+    assert choose(90, EVERYTHING)[0] == "sparnet-blind"  # U-Net skips lost to the plain blind restorer above ~72 px
     assert choose(300, EVERYTHING)[0] == "sparnethd-blind256"
-    # the band edges: [min_px, max_px)
+    # the band edges: [min_px, max_px), contiguous from 0 to infinity
     assert choose(AUTO_BANDS[1].min_px - 0.1, EVERYTHING)[0] == AUTO_BANDS[0].candidates[0]
-    assert band_for(AUTO_BANDS[1].min_px) is AUTO_BANDS[1] and band_for(AUTO_BANDS[2].min_px) is AUTO_BANDS[2]
-    assert band_for(1e6) is AUTO_BANDS[-1]
+    for band in AUTO_BANDS[1:]:
+        assert band_for(band.min_px) is band
+    assert [b.max_px for b in AUTO_BANDS[:-1]] == [b.min_px for b in AUTO_BANDS[1:]]
+    assert AUTO_BANDS[0].min_px == 0 and band_for(1e6) is AUTO_BANDS[-1]
 
 
 def test_falls_back_down_the_list_and_says_why():
+    first = AUTO_BANDS[0].candidates[0]
     name, reason = choose(12, having("fsrnet", "selfsr-lite"))
     assert name == "selfsr-lite"  # the first of the tiny band's list that has weights, not simply any
-    assert "sparnet-blind has no weights" in reason
+    assert f"{first} has no weights" in reason
     assert choose(12, having("fsrnet"))[0] == "fsrnet"
     name, reason = choose(AUTO_BANDS[0].max_px - 1, having("fsrnet"))
-    assert name == "fsrnet" and "sparnet-blind has no weights" in reason
+    assert name == "fsrnet" and f"{first} has no weights" in reason
+    name, reason = choose(40, having("sparnet-blind"))  # the 128 restorer without U-Net skips stands in
+    assert name == "sparnet-blind" and "sparnet-blind-u has no weights" in reason
 
 
 def test_nothing_available_keeps_the_upscaled_original():
@@ -64,6 +70,7 @@ def test_family_names_resolve_to_the_best_variant_with_weights():
     assert resolve_family("sparnet-light3d", having("sparnet-light3d")) == ("sparnet-light3d", None)
     name, note = resolve_family("sparnet", having("sparnet-light3d", "fsrnet"))
     assert name == "sparnet-light3d" and "sparnet-light3d" in note and "no sparnet weights" in note
+    assert resolve_family("sparnet", having("sparnet-blind", "sparnet-blind-u"))[0] == "sparnet-blind-u"
     assert resolve_family("sparnethd", having("sparnethd-lite"))[0] == "sparnethd-lite"
     assert resolve_family("sparnethd", having("sparnethd-lite", "sparnethd-blind256"))[0] == "sparnethd-blind256"
     assert resolve_family("selfsr", having("selfsr-lite"))[0] == "selfsr-lite"

@@ -90,3 +90,24 @@ def test_bundled_weights_card_and_quality(path, shared_data):
         check_blind(name, model, shared_data)
     else:
         check_hd(name, model, card, shared_data)
+
+
+CARDS_WITH_BENCHMARK = [p for p in sorted(zoo.BUNDLED_DIR.glob("*.json"))
+                        if "face_size_benchmark" in json.loads(p.read_text())]
+
+
+@pytest.mark.parametrize("card_path", CARDS_WITH_BENCHMARK, ids=[p.stem for p in CARDS_WITH_BENCHMARK])
+def test_card_benchmark_rows_agree_with_the_readme_reports(card_path):
+    """The face-size rows in a card are the ones in the JSON report the README's tables come from (a rerun of the
+    benchmark without `scripts/card_benchmark.py` would leave the card behind)."""
+    from pathlib import Path
+
+    from scripts.card_benchmark import rows_for
+
+    root = Path(__file__).resolve().parents[2]
+    card = json.loads(card_path.read_text())
+    assert card["face_size_benchmark"], f"{card_path.name}: empty face_size_benchmark"
+    for dataset, entry in card["face_size_benchmark"].items():
+        report = json.loads((root / entry["report"]).read_text())
+        assert Path(report["dataset"]).name == dataset and report["n"] == entry["faces"]
+        assert rows_for(report, card["variant"]) == entry["sizes"], f"{card_path.name}: {dataset} rows are stale"

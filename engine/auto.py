@@ -39,10 +39,10 @@ class Band:
 # 12-24 px the blind restorers beat Lanczos by +0.8 dB, the x8 weights by +0.0-0.15 (the fallback for tiny faces).
 # sparnet-blind-u (U-Net skips) gained +0.84/+0.80/+0.56 dB at 32/48/64 px where sparnet-blind gained
 # +0.80/+0.70/+0.44, tied at 12-16 px (-0.02/+0.01), and fell behind it above (96 px: -0.16 against +0.12; 128 px:
-# -1.03 against -0.23); the two cross near 72 px. Both lost (-0.1 to -0.4 dB) on FFHQ faces whose coarse crop is
-# ~140 px or more, and the HD restorer trained so far (sparnethd-blind256, not shipped) lost too at 160-192 px and on
-# 96 px faces held out of faces128 (-0.39). Above 112 px only an HD restorer could add detail; without its weights
-# the face keeps the upscaled original, never worse than Lanczos.
+# -1.03 against -0.23); the two cross near 72 px. On FFHQ faces of 192 px (coarse crop ~170 px) both lost
+# (-0.17/-0.43 dB; at 160 px +0.01/-0.13), and the HD restorer trained so far (sparnethd-blind256, not shipped)
+# lost too at 160-192 px and on 96 px faces held out of faces128 (-0.39). Above 112 px only an HD restorer could add
+# detail; without its weights the face keeps the upscaled original, never worse than Lanczos.
 AUTO_BANDS: tuple[Band, ...] = (
     Band(0, 20, ("sparnet-blind-u", "sparnet-blind", "sparnet-light3d", "selfsr-lite", "fsrnet"),
          "tiny face: blind 128 restorer (x8 weights as fallback)"),

@@ -31,7 +31,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 DEFAULT_PHOTO = ROOT.parent / "shared" / "data" / "photos" / "solvay_conference_1927.jpg"
 FAMILIES = ("fsrnet", "fsrgan", "sparnet", "selfsr-lite")
-AUTO_VARIANTS = ("sparnet-blind-u", "sparnet-blind", "sparnethd-blind256")  # engine.auto's candidates (demo weights for them too)
+# engine.auto's candidates (demo weights for them too)
+AUTO_VARIANTS = ("sparnet-blind-u", "sparnet-blind", "sparnethd-blind256")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

@@ -323,6 +323,12 @@ def card_path(weights: str | Path) -> Path:
     return Path(weights).with_suffix(".json")
 
 
+def write_card(weights: str | Path, card: Mapping[str, Any]) -> Path:
+    """The card beside `weights`, written atomically in the one layout every writer uses (so an added field does not
+    reformat the whole file in the diff)."""
+    return atomic_write(card_path(weights), (json.dumps(dict(card), indent=2) + "\n").encode())
+
+
 def read_card(weights: str | Path, name: str | None = None) -> dict[str, Any]:
     """The validated card beside `weights` ({} if none): its config checked against variant `name`, else against
     the variant the card names (if registered). Raises CheckpointError naming the card and the bad field."""
@@ -570,7 +576,7 @@ def save_weights(model: nn.Module, path: str | Path, name: str, card: Mapping[st
     full_card = {"variant": name, "config": config_dict(getattr(model, "config", variant(name).config)),
                  "parameters": parameter_count(model), **(card or {}), "sha256": sha256_of(path),
                  "file": path.name}
-    atomic_write(card_path(path), (json.dumps(full_card, indent=2) + "\n").encode())
+    write_card(path, full_card)
     return path
 
 

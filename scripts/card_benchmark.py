@@ -13,7 +13,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from engine.util import atomic_write  # noqa: E402
+from engine import zoo  # noqa: E402
 
 
 def rows_for(report: dict, model: str) -> dict:
@@ -41,7 +41,7 @@ def main(argv: list[str]) -> int:
                                                    "no_harm_check": report.get("no_harm_check", True),
                                                    "sizes": rows}
     card["face_size_benchmark"] = bench
-    atomic_write(card_path, (json.dumps(card, indent=2) + "\n").encode())
+    zoo.write_card(card_path.with_suffix(".safetensors"), card)
     print(f"{card_path}: face-size benchmark rows for {model} from {', '.join(bench) or 'no report'}")
     return 0
 

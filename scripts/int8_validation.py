@@ -116,7 +116,7 @@ def write_card(model: str, result: dict[str, Any], command: str) -> None:
                     "data": f"{result['data']} (first {result['faces']} faces), face-size benchmark at "
                             f"{','.join(map(str, result['sizes']))} px",
                     "measured_by": command}
-    atomic_write(card_file, (json.dumps(card, indent=1) + "\n").encode())
+    zoo.write_card(weights, card)  # type: ignore[arg-type]
 
 
 def main(argv: list[str] | None = None) -> int:

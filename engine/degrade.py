@@ -21,6 +21,8 @@ run that seeds it from (seed, step, index) reproduces the same pairs after a res
 """
 from __future__ import annotations
 
+import dataclasses
+from dataclasses import dataclass
 from typing import Callable
 
 import cv2
@@ -137,25 +139,57 @@ def _defocus_kernel(radius: float) -> np.ndarray:
     return kernel / kernel.sum()
 
 
-def photo_blur(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+@dataclass(frozen=True)
+class PhotoRecipe:
+    """How hard a photo degrades a face: the probabilities and ranges of blur, noise and JPEG at the face's size.
+
+    ``photo`` draws every face from 12 px to the HR size with the full ranges. Large faces in real photos come from
+    closer or sharper shots and carry milder damage; a restorer trained on the full ranges applies the average
+    (strong) correction to them and loses to plain upscaling, hence the milder preset for the large-face models."""
+
+    min_fraction: float = 0.0  # the source side is drawn from max(12 px, min_fraction x HR size) up to the HR size
+    blur_p: float = 0.75
+    gauss_sigma: tuple[float, float] = (0.2, 2.0)
+    motion_px: tuple[float, float] = (2.0, 7.0)
+    defocus_radius: tuple[float, float] = (0.6, 2.5)
+    noise_p: float = 0.7
+    noise_sigma: tuple[float, float] = (1.0, 12.0)
+    grain_gain: tuple[float, float] = (0.05, 0.8)  # grain std = sqrt(gain x signal): ~3.5-14 levels at mid grey
+    jpeg_p: float = 0.85
+    jpeg_quality: tuple[int, int] = (30, 96)  # [low, high)
+    jpeg_twice_p: float = 0.25
+
+
+PHOTO = PhotoRecipe()
+LARGE_FACE_MIN_FRACTION = 0.35  # photo_large: the face's source side from 35 % of the HR size up (90-256 px at 256)
+PHOTO_LARGE = dataclasses.replace(PHOTO, min_fraction=LARGE_FACE_MIN_FRACTION)
+# photo_mild: faces from 45 % of the HR size up (58-128 px at 128, 115-256 at 256) with lighter blur, noise and
+# JPEG. Still wider than the face-size benchmark's recipe (motion and defocus blur, grain, colour noise, JPEG twice,
+# quality down to 35), so the models do not learn the benchmark.
+PHOTO_MILD = PhotoRecipe(min_fraction=0.45, blur_p=0.6, gauss_sigma=(0.2, 1.5), motion_px=(2.0, 4.5),
+                         defocus_radius=(0.6, 1.6), noise_p=0.7, noise_sigma=(1.0, 8.0), grain_gain=(0.05, 0.35),
+                         jpeg_p=0.85, jpeg_quality=(35, 96), jpeg_twice_p=0.2)
+
+
+def photo_blur(img: np.ndarray, rng: np.random.Generator, recipe: PhotoRecipe = PHOTO) -> np.ndarray:
     """Optics and shake at the photo's own resolution: Gaussian, motion or defocus, a few pixels at most."""
     kind = rng.random()
     if kind < 0.6:
-        return cv2.GaussianBlur(img, (0, 0), sigmaX=rng.uniform(0.2, 2.0), borderType=cv2.BORDER_REFLECT)
+        return cv2.GaussianBlur(img, (0, 0), sigmaX=rng.uniform(*recipe.gauss_sigma), borderType=cv2.BORDER_REFLECT)
     if kind < 0.8:
-        k = _odd(rng.uniform(2, 7))
+        k = _odd(rng.uniform(*recipe.motion_px))
         return cv2.filter2D(img, -1, _motion_kernel(k, rng.uniform(0, 360)), borderType=cv2.BORDER_REFLECT)
-    return cv2.filter2D(img, -1, _defocus_kernel(rng.uniform(0.6, 2.5)), borderType=cv2.BORDER_REFLECT)
+    return cv2.filter2D(img, -1, _defocus_kernel(rng.uniform(*recipe.defocus_radius)), borderType=cv2.BORDER_REFLECT)
 
 
-def photo_noise(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def photo_noise(img: np.ndarray, rng: np.random.Generator, recipe: PhotoRecipe = PHOTO) -> np.ndarray:
     """Sensor noise: Gaussian or signal-dependent (Poisson-like) grain, grey or per colour channel."""
     x = img.astype(np.float32)
     shape = x.shape if rng.random() < 0.6 else x.shape[:2] + (1,)
     if rng.random() < 0.6:
-        x = x + rng.normal(0.0, rng.uniform(1.0, 12.0), shape)
+        x = x + rng.normal(0.0, rng.uniform(*recipe.noise_sigma), shape)
     else:
-        gain = rng.uniform(0.05, 0.8)  # grain std = sqrt(gain x signal): 0.05-0.8 -> ~3.5-14 levels at mid grey
+        gain = rng.uniform(*recipe.grain_gain)
         x = x + rng.normal(0.0, 1.0, shape) * np.sqrt(gain * np.maximum(x, 1.0))
     return np.clip(x, 0, 255).round().astype(np.uint8)
 
@@ -168,7 +202,7 @@ def photo_size(hr_size: int, rng: np.random.Generator, min_px: int = PHOTO_MIN_P
     return int(round(np.exp(rng.uniform(np.log(min_px), np.log(hr_size)))))
 
 
-def photo_at_size(hr: np.ndarray, side: int, rng: np.random.Generator) -> np.ndarray:
+def photo_at_size(hr: np.ndarray, side: int, rng: np.random.Generator, recipe: PhotoRecipe = PHOTO) -> np.ndarray:
     """The face as a photo holds it, `side` pixels across: shrunk (PIL antialiased or OpenCV), blur, noise, JPEG."""
     img = hr
     if side != hr.shape[0]:
@@ -176,43 +210,49 @@ def photo_at_size(hr: np.ndarray, side: int, rng: np.random.Generator) -> np.nda
             img = pil_resize(img, side)
         else:
             img = cv2.resize(img, (side, side), interpolation=_DOWN[rng.integers(len(_DOWN))])
-    if rng.random() < 0.75:
-        img = photo_blur(img, rng)
-    if rng.random() < 0.7:
-        img = photo_noise(img, rng)
-    if rng.random() < 0.85:
-        img = _jpeg(img, int(rng.integers(30, 96)))
-        if rng.random() < 0.25:
+    if rng.random() < recipe.blur_p:
+        img = photo_blur(img, rng, recipe)
+    if rng.random() < recipe.noise_p:
+        img = photo_noise(img, rng, recipe)
+    if rng.random() < recipe.jpeg_p:
+        img = _jpeg(img, int(rng.integers(*recipe.jpeg_quality)))
+        if rng.random() < recipe.jpeg_twice_p:
             img = _jpeg(img, int(rng.integers(50, 96)))
     return np.ascontiguousarray(img)
 
 
-def photo(hr: np.ndarray, lr_size: int | None = None, rng: np.random.Generator | None = None) -> np.ndarray:
-    """Blind multi-scale photo degradation of a uint8 face, returned at the HR size (the same-size pair the blind
-    models train on). `lr_size` fixes the source size instead of drawing it (a benchmark of one size)."""
+def _photo_with(recipe: PhotoRecipe, hr: np.ndarray, lr_size: int | None,
+                rng: np.random.Generator | None) -> np.ndarray:
     hr = _check_uint8(hr)
     rng = rng if rng is not None else np.random.default_rng()
     size = hr.shape[0]
-    side = int(lr_size) if lr_size and lr_size != size else photo_size(size, rng)
-    small = photo_at_size(hr, side, rng)
+    if lr_size and lr_size != size:
+        side = int(lr_size)
+    else:  # no size, or the HR size itself (a same-size pair's lr_size): draw the face's size in the photo
+        side = photo_size(size, rng, min_px=max(PHOTO_MIN_PX, round(recipe.min_fraction * size)))
+    small = photo_at_size(hr, side, rng, recipe)
     if side == size:
         return small
     interp = cv2.INTER_CUBIC if rng.random() < 0.8 else cv2.INTER_LINEAR  # coarse crops cubic, FFHQ warps linear
     return np.ascontiguousarray(cv2.resize(small, (size, size), interpolation=interp))
 
 
-LARGE_FACE_MIN_FRACTION = 0.35  # photo_large: the face's source side from 35 % of the HR size up (90-256 px at 256)
+def photo(hr: np.ndarray, lr_size: int | None = None, rng: np.random.Generator | None = None) -> np.ndarray:
+    """Blind multi-scale photo degradation of a uint8 face, returned at the HR size (the same-size pair the blind
+    models train on). `lr_size` fixes the source size instead of drawing it (a benchmark of one size)."""
+    return _photo_with(PHOTO, hr, lr_size, rng)
 
 
 def photo_large(hr: np.ndarray, lr_size: int | None = None, rng: np.random.Generator | None = None) -> np.ndarray:
-    """:func:`photo` for the large-face restorer: the source side log-uniform from LARGE_FACE_MIN_FRACTION of the HR
-    size up (auto sends it only faces above ~112 px; training it on 12 px faces would waste most steps)."""
-    hr = _check_uint8(hr)
-    rng = rng if rng is not None else np.random.default_rng()
-    size = hr.shape[0]
-    side = int(lr_size) if lr_size else photo_size(size, rng, min_px=max(PHOTO_MIN_PX,
-                                                                          round(LARGE_FACE_MIN_FRACTION * size)))
-    return photo(hr, side, rng)
+    """:func:`photo` for faces from LARGE_FACE_MIN_FRACTION of the HR size up (a large-face restorer trained on
+    12 px faces would waste most steps)."""
+    return _photo_with(PHOTO_LARGE, hr, lr_size, rng)
+
+
+def photo_mild(hr: np.ndarray, lr_size: int | None = None, rng: np.random.Generator | None = None) -> np.ndarray:
+    """The large-face restorers' degradation (:data:`PHOTO_MILD`): faces from 45 % of the HR size up, lighter
+    blur, noise and JPEG than :func:`photo`."""
+    return _photo_with(PHOTO_MILD, hr, lr_size, rng)
 
 
 def face_size_bench(hr: np.ndarray, side: int, rng: np.random.Generator) -> np.ndarray:
@@ -253,8 +293,8 @@ def learned_uint8(lr_faces: np.ndarray, degrader: torch.nn.Module) -> np.ndarray
 
 # Per-sample degradations (uint8 HR -> uint8 LR). "learned" is batch-level (a network) and is applied by the caller.
 DEGRADATIONS: dict[str, Callable[..., np.ndarray]] = {"bicubic8": bicubic_x8, "blind": blind, "photo": photo,
-                                                      "photo_large": photo_large}
-NAMES = ("bicubic8", "blind", "photo", "photo_large", "learned")
+                                                      "photo_large": photo_large, "photo_mild": photo_mild}
+NAMES = ("bicubic8", "blind", "photo", "photo_large", "photo_mild", "learned")
 
 
 def degrade(name: str, hr: np.ndarray, lr_size: int | None = None,

@@ -186,7 +186,8 @@ def make_sample(image: np.ndarray, landmarks: np.ndarray | None, spec: SampleSpe
         gray = np.asarray(Image.fromarray(image).convert("L"))
         image = np.repeat(gray[..., None], 3, axis=2)
     kind = "bicubic8" if spec.degradation == "learned" else spec.degradation
-    lr = degrade(kind, image, lr_size=spec.lr_size, rng=rng)
+    # same-size pairs (the blind restorers) draw the face's size in the photo per sample
+    lr = degrade(kind, image, lr_size=spec.lr_size if spec.lr_size != spec.hr_size else None, rng=rng)
     net_in = pil_resize(lr, spec.hr_size) if spec.upsample_input and lr.shape[0] != spec.hr_size else lr
     if spec.patch and spec.patch < spec.hr_size:
         image, lr, net_in = random_patch([image, lr, net_in], spec.patch, rng)

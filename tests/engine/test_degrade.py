@@ -72,18 +72,39 @@ def test_learned_applies_the_network():
     assert D.learned(x, _Shift()).shape == x.shape
 
 
-def test_photo_large_draws_only_large_faces(monkeypatch):
-    """The large-face restorer trains on faces whose source side is at least LARGE_FACE_MIN_FRACTION of its HR size,
+@pytest.mark.parametrize("name, recipe", [("photo_large", D.PHOTO_LARGE), ("photo_mild", D.PHOTO_MILD)])
+def test_large_face_degradations_draw_only_large_faces(monkeypatch, name, recipe):
+    """The large-face restorers train on faces whose source side is at least the recipe's fraction of their HR size,
     drawn over that whole range; a fixed lr_size still wins."""
     sides = []
-    real_photo = D.photo
-    monkeypatch.setattr(D, "photo", lambda hr, side, rng: sides.append(side) or real_photo(hr, side, rng))
+    real = D.photo_at_size
+    monkeypatch.setattr(D, "photo_at_size", lambda hr, side, rng, rec: sides.append(side) or real(hr, side, rng, rec))
     hr = (np.random.default_rng(0).random((64, 64, 3)) * 255).astype(np.uint8)
     rng = np.random.default_rng(1)
     for _ in range(200):
-        out = D.degrade("photo_large", hr, rng=rng)
+        out = D.degrade(name, hr, rng=rng)
         assert out.shape == hr.shape and out.dtype == np.uint8
-    assert min(sides) >= round(D.LARGE_FACE_MIN_FRACTION * 64) and max(sides) == 64
-    assert min(sides) <= round(D.LARGE_FACE_MIN_FRACTION * 64) + 3
-    D.degrade("photo_large", hr, lr_size=20, rng=rng)
+    low = round(recipe.min_fraction * 64)
+    assert min(sides) >= low and max(sides) == 64 and min(sides) <= low + 3
+    D.degrade(name, hr, lr_size=20, rng=rng)
     assert sides[-1] == 20
+    D.degrade(name, hr, lr_size=64, rng=rng)  # the HR size itself means "draw it" (a same-size training pair)
+    assert sides[-1] < 64 or len(set(sides[-20:])) > 1
+
+
+def test_photo_mild_damages_less_than_photo():
+    """Same image kept at its size (blur, noise and JPEG only): the mild preset changes the pixels less than the full
+    photo recipe, and still changes them (it is a degradation, not a copy)."""
+    rng_img = np.random.default_rng(3)
+    hr = cv2_smooth((rng_img.random((64, 64, 3)) * 255).astype(np.uint8))
+    err = {}
+    for name, recipe in (("photo", D.PHOTO), ("photo_mild", D.PHOTO_MILD)):
+        rng = np.random.default_rng(7)
+        err[name] = np.mean([np.abs(D.photo_at_size(hr, 64, rng, recipe).astype(float) - hr).mean()
+                             for _ in range(100)])
+    assert 0.5 < err["photo_mild"] < 0.92 * err["photo"]  # measured 0.86
+
+
+def cv2_smooth(img: np.ndarray) -> np.ndarray:
+    import cv2
+    return cv2.GaussianBlur(img, (0, 0), 2.0)

@@ -21,6 +21,23 @@ def test_hd_patches_cut_the_same_window_after_the_full_face_degradation(shared_d
         np.testing.assert_array_equal(patch[key].numpy(), full[key].numpy()[:, y:y + 128, x:x + 128])
 
 
+@pytest.mark.parametrize("degradation", ["photo", "photo_large", "photo_mild"])
+def test_same_size_pairs_draw_the_face_size_per_sample(monkeypatch, degradation):
+    """A blind restorer's spec has lr_size == hr_size; the sample must still come from a face drawn at many sizes in
+    the photo (a bug once trained the HD restorer at its full size only, never on a downscaled face)."""
+    from engine import degrade as D
+
+    sides = []
+    real = D.photo_at_size
+    monkeypatch.setattr(D, "photo_at_size", lambda hr, side, rng, rec: sides.append(side) or real(hr, side, rng, rec))
+    image = (np.random.default_rng(0).random((64, 64, 3)) * 255).astype(np.uint8)
+    spec = SampleSpec(hr_size=64, lr_size=64, upsample_input=False, degradation=degradation)
+    rng = np.random.default_rng(1)
+    for _ in range(30):
+        assert tuple(make_sample(image, None, spec, rng)["input"].shape) == (3, 64, 64)
+    assert len(sides) == 30 and min(sides) < 48 and len(set(sides)) > 10
+
+
 def test_patches_need_same_size_images():
     with pytest.raises(ValueError, match="one size"):
         random_patch([np.zeros((64, 64, 3), np.uint8), np.zeros((16, 16, 3), np.uint8)], 8, np.random.default_rng())

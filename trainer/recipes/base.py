@@ -40,7 +40,7 @@ class Recipe:
     defaults: ClassVar[dict[str, Any]] = {}
     # Recipe options (config `options:`), with their defaults; unknown options are an error.
     options: ClassVar[dict[str, Any]] = {}
-    degradations: ClassVar[tuple[str, ...]] = ("bicubic8", "blind", "photo", "photo_large", "learned")
+    degradations: ClassVar[tuple[str, ...]] = ("bicubic8", "blind", "photo", "photo_large", "photo_mild", "learned")
     licence: ClassVar[str] = "non-commercial research use (inherits UTKFace/CelebA/LFW terms)"
 
     def __init__(self, cfg: TrainConfig, variant: Variant, precision: Precision, log: Callable[[str], None]):

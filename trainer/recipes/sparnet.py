@@ -38,7 +38,8 @@ from .base import Recipe, make_optimizer, mean_psnr_ssim, set_requires_grad
 class SPARNetRecipe(Recipe):
     name = "sparnet"
     # The blind same-size restorers (128 and 256) train with this recipe too: L1 over the whole residual output.
-    variants = ("sparnet", "sparnet-light3d", "sparnet-blind", "sparnet-blind-u", "sparnethd-blind256")
+    variants = ("sparnet", "sparnet-light3d", "sparnet-blind", "sparnet-blind-u", "sparnet-blind-large",
+                "sparnethd-blind256")
     description = "SPARNet: L1, Adam 2e-4 (0.9, 0.99), flip + RandomResizedCrop, [-1, 1]"
     defaults = {"batch": 32, "lr": 2e-4, "optimizer": "adam", "degradation": "bicubic8", "steps": 100_000}
     options = {"hflip": True, "crop_scale": [0.7, 1.0], "gray_p": 0.0, "patch": 0}

@@ -379,7 +379,6 @@ def _run_model(model: LoadedModel, faces: Sequence[FaceResult], settings: Restor
     import torch
 
     from .infer import infer_faces
-    from .degrade import pil_resize
 
     v = model.variant
     label = label or model.label
@@ -392,8 +391,7 @@ def _run_model(model: LoadedModel, faces: Sequence[FaceResult], settings: Restor
         if not usable:
             steps.advance(1, f"{model.label}: face {face.index + 1} skipped (too small)")
             continue
-        lr = crop.image if crop.size == v.lr_size else pil_resize(crop.image, v.lr_size)
-        todo.append((face, lr))
+        todo.append((face, network_input(crop, v)))
     batch_size = settings.batch_size
     for start in range(0, len(todo), batch_size):
         steps.check()
@@ -463,12 +461,14 @@ def _restore_detected(rgb: np.ndarray, detections: Sequence[Detection], loaded: 
 
 def compose_photo(image: np.ndarray, faces: Sequence[FaceResult], model: str, scale: float = 2, *,
                   blend: float = 1.0, alpha: np.ndarray | None = None, color_match: bool = True,
-                  mask: str = "square", no_harm: bool = True) -> np.ndarray:
+                  mask: str = "square", no_harm: bool = True, residual_paste: bool = True) -> np.ndarray:
     """Upscale the photo (Lanczos) and paste one model's restored faces back into it.
 
     image: the input photo (HxW, HxWx3, HxWx4 or HxWx2 with alpha; uint8/uint16); the result has the same channels
     and dtype at round(scale x size). mask: "square", "landmarks" or "none" (aligned inputs). no_harm: leave out
     faces whose output failed the consistency check (FaceResult.checks); False pastes every output.
+    residual_paste: a same-size restorer's face goes in as its correction over the upscaled photo (see
+    :func:`paste_face`'s `base`); False blends its output in like an x8 model's.
     """
     from .faces.align import transform_points
     from .faces.paste import attach_alpha, paste_face, upscale_background
@@ -489,13 +489,24 @@ def compose_photo(image: np.ndarray, faces: Sequence[FaceResult], model: str, sc
             continue
         out = face.outputs[model]
         crop = face.crops[protocol]
+        variant = variant_for(face.variant_of(model))
+        base = network_input(crop, variant) if residual_paste and variant.same_size else None
         lm = None
         if mask == "landmarks" and face.landmarks68 is not None:
             lm = transform_points(crop.matrix, face.landmarks68)
-        paste_face(canvas, out, crop.matrix, crop.size, (sx, sy), reference=crop.image if color_match else None,
+        # a pasted correction keeps the photo's own colours; a colour match would only add its Lab round trip
+        reference = crop.image if color_match and base is None else None
+        paste_face(canvas, out, crop.matrix, crop.size, (sx, sy), reference=reference,
                    blend=blend, mask=mask if (mask != "landmarks" or lm is not None) else "square", landmarks=lm,
-                   gray=gray)
+                   gray=gray, base=base)
     return attach_alpha(canvas, alpha, scale)
+
+
+def network_input(crop: AlignedFace, variant: Any) -> np.ndarray:
+    """What the network is fed for this crop: the crop at the variant's input size."""
+    from .degrade import pil_resize
+
+    return crop.image if crop.size == variant.lr_size else pil_resize(crop.image, variant.lr_size)
 
 
 def crop_to_photo(points: np.ndarray, crop: AlignedFace) -> np.ndarray:

@@ -31,8 +31,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 DEFAULT_PHOTO = ROOT.parent / "shared" / "data" / "photos" / "solvay_conference_1927.jpg"
 FAMILIES = ("fsrnet", "fsrgan", "sparnet", "selfsr-lite")
-# engine.auto's candidates (demo weights for them too)
-AUTO_VARIANTS = ("sparnet-blind-u", "sparnet-blind", "sparnethd-blind256")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -74,9 +72,11 @@ def install_demo_weights() -> None:
     import torch
 
     from engine import zoo
+    from engine.auto import AUTO_BANDS
 
+    auto_candidates = tuple(dict.fromkeys(name for band in AUTO_BANDS for name in band.candidates))
     torch.manual_seed(0)
-    for name in FAMILIES + AUTO_VARIANTS:
+    for name in dict.fromkeys(FAMILIES + auto_candidates):
         if zoo.find_weights(name) is None:
             zoo.save_weights(zoo.build(name), zoo.user_models_dir() / f"{name}.safetensors", name,
                              card={"note": "untrained random weights for screenshots only"})

@@ -101,13 +101,17 @@ def to_gray_rgb(face01: np.ndarray) -> np.ndarray:
 
 def paste_face(canvas: np.ndarray, face: np.ndarray, matrix: np.ndarray, crop_size: int, scale_xy: tuple[float, float],
                *, reference: np.ndarray | None = None, blend: float = 1.0, mask: str = "square",
-               landmarks: np.ndarray | None = None, gray: bool = False) -> np.ndarray:
+               landmarks: np.ndarray | None = None, gray: bool = False, base: np.ndarray | None = None) -> np.ndarray:
     """Blend one restored face (uint8 RGB, any square size) into `canvas` in place and return the canvas.
 
     canvas: output photo (HxW or HxWx3, uint8 or uint16); matrix: input photo -> crop (2x3); crop_size: side of the
     crop the matrix refers to; scale_xy: output/input size ratios; reference: the original crop (uint8 RGB) for the
     colour match; mask: "square", "landmarks" (square x landmark polygon; needs `landmarks` in crop pixels) or
-    "none" (hard edge, for --aligned inputs that are the whole photo).
+    "none" (hard edge, for --aligned inputs that are the whole photo). base: the network's input (uint8, the crop
+    the face was restored from, at the face's size) for a same-size restorer: the canvas then gets the correction
+    face - base added instead of the face blended in. Warping the crop out of the photo and back resamples the
+    photo's own pixels twice, which blurs a large face more than a restorer sharpens it; the correction carries only
+    what the network changed, and the photo keeps its Lanczos-upscaled pixels under it.
     """
     import cv2
 
@@ -126,6 +130,9 @@ def paste_face(canvas: np.ndarray, face: np.ndarray, matrix: np.ndarray, crop_si
         face01 = match_color(face01, ref01, weight)
     if gray:
         face01 = to_gray_rgb(face01)
+    if base is not None:
+        base01 = base.astype(np.float32) / 255.0
+        face01 = face01 - (to_gray_rgb(base01) if gray else base01)  # the correction, signed
 
     out_to_face = output_to_face_matrix(matrix, face_scale, *scale_xy)
     roi = _output_roi(out_to_face, n, canvas.shape)
@@ -151,12 +158,12 @@ def paste_face(canvas: np.ndarray, face: np.ndarray, matrix: np.ndarray, crop_si
     alpha = np.clip(alpha * float(np.clip(blend, 0.0, 1.0)), 0.0, 1.0)
     peak = 65535.0 if canvas.dtype == np.uint16 else 255.0
     region = canvas[y0:y1, x0:x1].astype(np.float32)
-    if canvas.ndim == 2:
-        new = warped[..., 0] * peak
-        mixed = region * (1 - alpha) + new * alpha
+    new = (warped[..., 0] if canvas.ndim == 2 else warped) * peak
+    weight_map = alpha if canvas.ndim == 2 else alpha[..., None]
+    if base is not None:
+        mixed = region + new * weight_map
     else:
-        new = warped * peak
-        mixed = region * (1 - alpha[..., None]) + new * alpha[..., None]
+        mixed = region * (1 - weight_map) + new * weight_map
     canvas[y0:y1, x0:x1] = np.clip(np.round(mixed), 0, peak).astype(canvas.dtype)
     return canvas
 

@@ -52,6 +52,12 @@ class Variant:
     def scale(self) -> int:
         return self.hr_size // self.lr_size
 
+    @property
+    def same_size(self) -> bool:
+        """A restorer whose input is the face crop itself at the output size (the blind and HD models): its output
+        differs from its input only by what it restored, so the pipeline can paste that difference."""
+        return self.task == "restore" and self.lr_size == self.hr_size and not self.upsample_input
+
     def build(self, **overrides: Any) -> nn.Module:
         """A freshly initialised network; `overrides` replace fields of the config dataclass."""
         config = dataclasses.replace(self.config, **overrides) if overrides else self.config

@@ -181,6 +181,25 @@ def test_paste_of_an_unmodified_crop_returns_the_original(protocol, scale):
     assert err_shifted > 2 * err + 1, (err, err_shifted)
 
 
+@pytest.mark.parametrize("protocol", ["coarse128", "ffhq512"])
+def test_residual_paste_keeps_the_photo_exactly_where_nothing_was_restored(protocol):
+    """A same-size restorer that changed nothing leaves the upscaled photo bit-identical when its correction is
+    pasted (base=), while blending its output in resamples the face twice; a real correction still lands."""
+    photo = _textured()
+    pts68 = _synthetic_68(150, 120, 90)
+    crop = align.align_face(photo, detect.five_from_68(pts68), pts68, protocol)
+    background = paste.upscale_background(photo, 1.0)
+    resid = paste.paste_face(background.copy(), crop.image, crop.matrix, crop.size, (1.0, 1.0), base=crop.image)
+    assert np.array_equal(resid, background)
+    blended = paste.paste_face(background.copy(), crop.image, crop.matrix, crop.size, (1.0, 1.0))
+    assert not np.array_equal(blended, background)  # resampled out and back: the photo's pixels change
+    brighter = np.clip(crop.image.astype(int) + 20, 0, 255).astype(np.uint8)
+    lifted = paste.paste_face(background.copy(), brighter, crop.matrix, crop.size, (1.0, 1.0), base=crop.image)
+    centre = (slice(110, 130), slice(140, 160))
+    diff = lifted[centre].astype(int) - background[centre].astype(int)
+    assert abs(diff.mean() - 20) < 3  # +20 levels where the face was (clipped at 255 in places)
+
+
 def test_paste_lands_a_marker_where_it_was():
     photo = np.full((200, 300, 3), 100, np.uint8)
     pts68 = _synthetic_68(160, 90, 80)

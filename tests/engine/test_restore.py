@@ -212,6 +212,34 @@ def test_building_blocks_detect_then_restore_chosen_faces(front_row):
     assert np.array_equal(photo, cv2.resize(front_row, (1100, 600), interpolation=cv2.INTER_LANCZOS4))
 
 
+class IdentityBlind(nn.Module):
+    """A same-size restorer that restores nothing: returns its input."""
+
+    def forward(self, x):
+        from engine.models.sparnet import SPARNetOutput
+
+        return SPARNetOutput(x, torch.zeros_like(x[:, :1]))
+
+
+def test_same_size_restorers_paste_their_correction(front_row):
+    """A blind restorer that changed nothing gives back the Lanczos-upscaled photo exactly (its correction is
+    pasted, not its resampled output); x8 models are not same-size restorers."""
+    import cv2
+
+    assert zoo.variant("sparnet-blind").same_size and zoo.variant("sparnethd-blind256").same_size
+    assert zoo.variant("sparnethd").same_size
+    assert not zoo.variant("fsrnet").same_size and not zoo.variant("selfsr-lite").same_size
+    assert not zoo.variant("selfsr-degrader").same_size
+    from engine.faces.detect import detect_faces
+
+    faces = restore_faces(front_row, detect_faces(front_row), [("sparnet-blind", IdentityBlind())])
+    assert faces and all("sparnet-blind" in f.outputs for f in faces)
+    lanczos = cv2.resize(front_row, (1100, 600), interpolation=cv2.INTER_LANCZOS4)
+    assert np.array_equal(compose_photo(front_row, faces, "sparnet-blind", scale=2), lanczos)
+    blended = compose_photo(front_row, faces, "sparnet-blind", scale=2, residual_paste=False)
+    assert not np.array_equal(blended, lanczos)
+
+
 def test_progress_and_cancel(front_row):
     calls = []
     engine.restore_photo(front_row, [("fsrnet", IdentityFSRNet())], progress=lambda d, t, m: calls.append((d, t)))

@@ -3,7 +3,7 @@
 Two questions, one module:
 
 - **auto**: the x8 networks only know faces shrunk to exactly 16 px, the blind 128 restorers take the face at its
-  real size (12-~180 px), the HD restorer at 256 has the pixels for large faces. :data:`AUTO_BANDS` maps the face's
+  real size (12-~110 px), the HD restorer at 256 has the pixels for large faces. :data:`AUTO_BANDS` maps the face's
   source size (the side of its coarse crop in photo pixels) to an ordered list of candidates; the first whose
   weights exist wins, and a band with no available candidate keeps the upscaled original (plain Lanczos), which is
   what every model loses to outside its range. The bands come from the face-size benchmark (`fsr-studio eval
@@ -31,30 +31,38 @@ class Band:
 
 
 # Face size in the photo -> candidates. Measured with the face-size benchmark on faces the weights never trained on
-# (the 200 faces held out of faces128 by the blind 128 restorers' training, first 100 by name; the last 100 of
-# ffhq256's training split for the large faces; never the validation sets): `python scripts/holdout_folder.py
-# ../shared/data/faces128 200 -o runs/holdout128`, then `fsr-studio eval --face-sizes 12,16,24,32,48,64,96,128
-# -m sparnet-blind,sparnet-blind-u,sparnethd-blind256 --data runs/holdout128 --limit 100 --no-judge` (and
-# `--face-sizes 96,128,160,192,256 --data ../shared/data/ffhq256 --tail 300 --limit 100`). On degraded faces of
-# 12-24 px the blind restorers beat Lanczos by +0.8 dB, the x8 weights by +0.0-0.15 (the fallback for tiny faces).
-# sparnet-blind-u (U-Net skips) gained +0.84/+0.80/+0.56 dB at 32/48/64 px where sparnet-blind gained
-# +0.80/+0.70/+0.44, tied at 12-16 px (-0.02/+0.01), and fell behind it above (96 px: -0.16 against +0.12; 128 px:
-# -1.03 against -0.23); the two cross near 72 px. On FFHQ faces of 192 px (coarse crop ~170 px) both lost
-# (-0.17/-0.43 dB; at 160 px +0.01/-0.13), and the HD restorer trained so far (sparnethd-blind256, not shipped)
-# lost too at 160-192 px and on 96 px faces held out of faces128 (-0.39). Above 112 px only an HD restorer could add
-# detail; without its weights the face keeps the upscaled original, never worse than Lanczos.
+# (the 200 faces held out of faces128 by the blind 128 restorers' training, first 100 by name; the 100 faces held
+# out of ffhq256's training split by the HD restorer's, `--tail 300 --limit 100`; never the validation sets):
+# `python scripts/holdout_folder.py ../shared/data/faces128 200 -o runs/holdout128`, then `fsr-studio eval
+# --face-sizes 48,64,96,128 -m sparnethd-blind256,sparnet-blind-large,sparnet-blind-u --data runs/holdout128
+# --limit 100 --no-judge` (32 px: `--face-sizes 32 -m sparnet-blind-large,sparnet-blind,sparnet-blind-u`) and
+# `fsr-studio eval --face-sizes 96,128,160,192,224,256 -m sparnethd-blind256,sparnet-blind-large --data
+# ../shared/data/ffhq256 --tail 300 --limit 100 --no-judge`. Sizes below are the coarse crop's side: the face's
+# size on faces128, 0.73 x it on FFHQ crops.
+# - 12-24 px: the blind restorers +0.8 dB over Lanczos, the x8 weights +0.0-0.15 (the fallback for tiny faces).
+# - 32 px: sparnet-blind-u +0.83, sparnet-blind +0.80, sparnet-blind-large +0.59; 48 px: sparnet-blind-large +0.84,
+#   sparnet-blind-u +0.80, the HD restorer +0.72: the edge is at 44 px.
+# - 64/96/128 px: the HD restorer +0.79/+0.62/+0.39, sparnet-blind-large +0.64/+0.32/+0.14, sparnet-blind-u
+#   +0.59/-0.06/-0.82. The HD restorer is the best above 56 px but costs ~6x a 128 restorer per face (1.47 against
+#   0.25 s per face on one core), which would triple a group photo's time (the Solvay photo's 28 faces are 72-112
+#   px); auto keeps the 128 restorer up to 112 px and the HD one for the larger faces, which are few per photo.
+#   `-m sparnethd` asks for the HD restorer on every face.
+# - FFHQ faces (coarse side): 70/93/116/139/163/186 px: HD +0.52/+0.65/+0.49/+0.39/+0.15/-0.17, sparnet-blind-large
+#   +0.19/+0.14/+0.07/+0.05/+0.02/-0.02: above ~175 px no restorer here beats the photo's own pixels.
 AUTO_BANDS: tuple[Band, ...] = (
     Band(0, 20, ("sparnet-blind-u", "sparnet-blind", "sparnet-light3d", "selfsr-lite", "fsrnet"),
          "tiny face: blind 128 restorer (x8 weights as fallback)"),
-    Band(20, 72, ("sparnet-blind-u", "sparnet-blind"), "blind 128 restorer with U-Net skips at the face's real size"),
-    Band(72, 112, ("sparnet-blind",), "blind 128 restorer at the face's real size"),
-    Band(112, float("inf"), ("sparnethd-blind256",), "large face: HD 256 restorer"),
+    Band(20, 44, ("sparnet-blind-u", "sparnet-blind"), "blind 128 restorer with U-Net skips at the face's real size"),
+    Band(44, 112, ("sparnet-blind-large", "sparnet-blind"),
+         "blind 128 restorer trained on the milder damage of larger faces"),
+    Band(112, 175, ("sparnethd-blind256", "sparnet-blind-large"), "large face: HD 256 restorer"),
+    Band(175, float("inf"), (), "very large face: no restorer here beats its own pixels"),
 )
 
 FAMILY_PREFERENCE: dict[str, tuple[str, ...]] = {
     "fsrnet": ("fsrnet",),
     "fsrgan": ("fsrgan",),
-    "sparnet": ("sparnet", "sparnet-light3d", "sparnet-blind-u", "sparnet-blind"),
+    "sparnet": ("sparnet", "sparnet-light3d", "sparnet-blind-u", "sparnet-blind", "sparnet-blind-large"),
     "sparnethd": ("sparnethd", "sparnethd-3d", "sparnethd-blind256", "sparnethd-lite"),
     "selfsr": ("selfsr", "selfsr-lite"),
 }
@@ -76,6 +84,8 @@ def choose(source_px: float, available: Callable[[str], bool], bands: Sequence[B
         if available(name):
             reason = band.why if name == band.candidates[0] else f"{band.why}; {band.candidates[0]} has no weights"
             return name, f"auto: face is {int(round(source_px))} px -> {name} ({reason})"
+    if not band.candidates:
+        return None, f"auto: face is {int(round(source_px))} px ({band.why}): kept the upscaled original"
     return None, (f"auto: face is {int(round(source_px))} px and none of {', '.join(band.candidates)} has weights: "
                   f"kept the upscaled original")
 

@@ -2,8 +2,8 @@
 the face cards and in Compare, the check's verdict, the size warning of an x8 model on a large face, the Consistency
 overlay, and the composite and export made through the engine's functions.
 
-The weights are tiny untrained networks (conftest): group_small.jpg's faces are 220-245 px, so auto picks
-sparnet-blind (its HD restorer has no weights here), whose input skip returns the face and passes the check; the
+The weights are tiny untrained networks (conftest), and auto's bands are pinned to one test band: every face of
+group_small.jpg (220-245 px) goes to sparnet-blind, whose input skip returns the face and passes the check; the
 untrained x8 models fail it.
 """
 from __future__ import annotations

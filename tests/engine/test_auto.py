@@ -25,10 +25,13 @@ EVERYTHING = having(*auto.candidates(), *zoo.names())
 # ----- choose ---------------------------------------------------------------------------------------------------------
 def test_each_size_gets_its_bands_first_candidate():
     assert choose(12, EVERYTHING)[0] == band_for(12).candidates[0] == AUTO_BANDS[0].candidates[0]
-    name, reason = choose(64, EVERYTHING)
-    assert name == "sparnet-blind-u" and "64 px" in reason and "has no weights" not in reason
-    assert choose(90, EVERYTHING)[0] == "sparnet-blind"  # U-Net skips lost to the plain blind restorer above ~72 px
-    assert choose(300, EVERYTHING)[0] == "sparnethd-blind256"
+    name, reason = choose(32, EVERYTHING)
+    assert name == "sparnet-blind-u" and "32 px" in reason and "has no weights" not in reason
+    assert choose(64, EVERYTHING)[0] == "sparnet-blind-large"  # U-Net skips lost above ~44 px on held-out faces
+    assert choose(90, EVERYTHING)[0] == "sparnet-blind-large"
+    assert choose(140, EVERYTHING)[0] == "sparnethd-blind256"
+    name, reason = choose(300, EVERYTHING)  # nothing beat the photo's own pixels on held-out faces this large
+    assert name is None and "300 px" in reason and "kept the upscaled original" in reason
     # the band edges: [min_px, max_px), contiguous from 0 to infinity
     assert choose(AUTO_BANDS[1].min_px - 0.1, EVERYTHING)[0] == AUTO_BANDS[0].candidates[0]
     for band in AUTO_BANDS[1:]:
@@ -52,7 +55,7 @@ def test_falls_back_down_the_list_and_says_why():
 def test_nothing_available_keeps_the_upscaled_original():
     name, reason = choose(64, having("fsrnet", "sparnet-light3d", "sparnethd-lite"))  # none is a 64 px candidate
     assert name is None
-    assert "64 px" in reason and "kept the upscaled original" in reason and "sparnet-blind" in reason
+    assert "64 px" in reason and "kept the upscaled original" in reason and "sparnet-blind-large" in reason
     assert choose(12, having())[0] is None and choose(500, having())[0] is None
 
 
@@ -115,7 +118,7 @@ def _detection_of_size(target_px, centre):
 
 def test_pipeline_picks_per_face_by_size():
     """fsrnet and sparnethd-blind256 have weights: a 12 px face falls back to fsrnet, a 64 px face keeps the original
-    (its band has only sparnet-blind), a 300 px face gets the HD restorer."""
+    (its band has only the 128 restorers), a 140 px face gets the HD restorer."""
     from engine.restore import AutoModel, load_models, restore_faces
 
     _save_tiny("fsrnet", width=8, prior_width=16, encoder_blocks=1, coarse_blocks=1, decoder_blocks=1, stacks=1)
@@ -128,10 +131,10 @@ def test_pipeline_picks_per_face_by_size():
     rng = np.random.default_rng(0)
     photo = np.clip(rng.normal(128, 30, (420, 760, 3)), 0, 255).astype(np.uint8)
     detections = [_detection_of_size(12, (40, 40)), _detection_of_size(64, (140, 80)),
-                  _detection_of_size(300, (500, 210))]
+                  _detection_of_size(140, (500, 210))]
     faces = restore_faces(photo, detections, [model], precision="fp32")
     sizes = [f.size_px for f in faces]
-    assert sizes == pytest.approx([12, 64, 300], rel=0.05)
+    assert sizes == pytest.approx([12, 64, 140], rel=0.05)
     small, middle, large = faces
     assert small.chosen["auto"] == "fsrnet" and small.outputs["auto"].shape == (128, 128, 3)
     assert "auto" not in middle.chosen and "auto" not in middle.outputs and middle.skipped

@@ -51,12 +51,15 @@ def check_hd(name, model, card, shared_data):
 # Blind same-size restorers: validation data and two face sizes per crop protocol (celeba_val128 for the coarse 128
 # crop; ffhq256's validation split, its last 200 faces by name, for the FFHQ 256 crop).
 BLIND_CHECKS = {"coarse128": ("celeba_val128", None, (24, 64)), "ffhq256": ("ffhq256", 200, (128, 192))}
+# restorers trained for large faces only are checked at sizes auto gives them
+BLIND_SIZES = {"sparnet-blind-large": (64, 96)}
 
 
 def check_blind(name, model, shared_data):
     from engine import face_bench
 
     folder, tail, sizes = BLIND_CHECKS[zoo.variant(name).crop]
+    sizes = BLIND_SIZES.get(name, sizes)
     faces = face_bench.load_faces(shared_data / folder, limit=8, tail=tail)
     report = face_bench.run(faces, [(name, model)], sizes, judge=False, device="cpu")
     for size in sizes:

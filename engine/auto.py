@@ -35,7 +35,8 @@ class Band:
 # out of ffhq256's training split by the HD restorer's, `--tail 300 --limit 100`; never the validation sets):
 # `python scripts/holdout_folder.py ../shared/data/faces128 200 -o runs/holdout128`, then `fsr-studio eval
 # --face-sizes 48,64,96,128 -m sparnethd-blind256,sparnet-blind-large,sparnet-blind-u --data runs/holdout128
-# --limit 100 --no-judge` (32 px: `--face-sizes 32 -m sparnet-blind-large,sparnet-blind,sparnet-blind-u`) and
+# --limit 100 --no-judge` (32 px: `--face-sizes 32 -m sparnet-blind-large,sparnet-blind,sparnet-blind-u`, measured
+# before the residual paste, which raised every blind restorer; the ordering is what sets the edge) and
 # `fsr-studio eval --face-sizes 96,128,160,192,224,256 -m sparnethd-blind256,sparnet-blind-large --data
 # ../shared/data/ffhq256 --tail 300 --limit 100 --no-judge`. Sizes below are the coarse crop's side: the face's
 # size on faces128, 0.73 x it on FFHQ crops.
@@ -43,8 +44,9 @@ class Band:
 # - 32 px: sparnet-blind-u +0.83, sparnet-blind +0.80, sparnet-blind-large +0.59; 48 px: sparnet-blind-large +0.84,
 #   sparnet-blind-u +0.80, the HD restorer +0.72: the edge is at 44 px.
 # - 64/96/128 px: the HD restorer +0.79/+0.62/+0.39, sparnet-blind-large +0.64/+0.32/+0.14, sparnet-blind-u
-#   +0.59/-0.06/-0.82. The HD restorer is the best above 56 px but costs ~6x a 128 restorer per face (1.47 against
-#   0.25 s per face on one core), which would triple a group photo's time (the Solvay photo's 28 faces are 72-112
+#   +0.59/-0.06/-0.82. The HD restorer is the best above 56 px but costs ~7-10x a 128 restorer per face (`fsr-studio
+#   bench --models sparnet-blind-large,sparnethd-blind256 --batches 8 --repeat 2 --threads 1`: 1.13 s fp32 / 0.78 s
+#   bf16 against 0.15 s OpenVINO f32 / 0.08 s bf16), which would multiply a group photo's time (the Solvay photo's 28 faces are 72-112
 #   px); auto keeps the 128 restorer up to 112 px and the HD one for the larger faces, which are few per photo.
 #   `-m sparnethd` asks for the HD restorer on every face.
 # - FFHQ faces (coarse side): 70/93/116/139/163/186 px: HD +0.52/+0.65/+0.49/+0.39/+0.15/-0.17, sparnet-blind-large

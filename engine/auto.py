@@ -22,12 +22,23 @@ AUTO = "auto"
 
 @dataclass(frozen=True)
 class Band:
-    """Faces whose coarse crop covers [min_px, max_px) photo pixels, and the variants to try, best first."""
+    """Faces whose coarse crop covers [min_px, max_px) photo pixels, and the variants to try, best first.
+
+    portrait: better but slower variants tried first when the photo has few faces (at most
+    RestoreSettings.portrait_faces): a portrait can afford seconds per face, a group photo of 30 cannot."""
 
     min_px: float
     max_px: float
     candidates: tuple[str, ...]
     why: str
+    portrait: tuple[str, ...] = ()
+    portrait_why: str = ""
+
+    def ordered(self, portrait: bool) -> tuple[str, ...]:
+        """The candidates to try, best first, for a portrait (few faces) or a group photo."""
+        if not portrait:
+            return self.candidates
+        return self.portrait + tuple(n for n in self.candidates if n not in self.portrait)
 
 
 # Face size in the photo -> candidates. Measured with the face-size benchmark on faces the weights never trained on
@@ -55,8 +66,11 @@ AUTO_BANDS: tuple[Band, ...] = (
     Band(0, 20, ("sparnet-blind-u", "sparnet-blind", "sparnet-light3d", "selfsr-lite", "fsrnet"),
          "tiny face: blind 128 restorer (x8 weights as fallback)"),
     Band(20, 44, ("sparnet-blind-u", "sparnet-blind"), "blind 128 restorer with U-Net skips at the face's real size"),
-    Band(44, 112, ("sparnet-blind-large", "sparnet-blind"),
+    Band(44, 56, ("sparnet-blind-large", "sparnet-blind"),
          "blind 128 restorer trained on the milder damage of larger faces"),
+    Band(56, 112, ("sparnet-blind-large", "sparnet-blind"),
+         "blind 128 restorer trained on the milder damage of larger faces (a group photo: the HD one costs ~7-10x)",
+         portrait=("sparnethd-blind256",), portrait_why="few faces: HD 256 restorer, the best from ~56 px"),
     Band(112, 175, ("sparnethd-blind256", "sparnet-blind-large"), "large face: HD 256 restorer"),
     Band(175, float("inf"), (), "very large face: no restorer here beats its own pixels"),
 )
@@ -78,13 +92,16 @@ def band_for(source_px: float, bands: Sequence[Band] | None = None) -> Band:
     return bands[-1]
 
 
-def choose(source_px: float, available: Callable[[str], bool], bands: Sequence[Band] | None = None
-           ) -> tuple[str | None, str]:
-    """(variant or None to keep the original, reason) for a face whose coarse crop covers `source_px` pixels."""
+def choose(source_px: float, available: Callable[[str], bool], bands: Sequence[Band] | None = None,
+           portrait: bool = False) -> tuple[str | None, str]:
+    """(variant or None to keep the original, reason) for a face whose coarse crop covers `source_px` pixels;
+    `portrait`: the photo has few faces, so a band's slower portrait candidates come first."""
     band = band_for(source_px, bands)
-    for name in band.candidates:
+    names = band.ordered(portrait)
+    why = band.portrait_why if portrait and band.portrait else band.why
+    for name in names:
         if available(name):
-            reason = band.why if name == band.candidates[0] else f"{band.why}; {band.candidates[0]} has no weights"
+            reason = why if name == names[0] else f"{why}; {names[0]} has no weights"
             return name, f"auto: face is {int(round(source_px))} px -> {name} ({reason})"
     if not band.candidates:
         return None, f"auto: face is {int(round(source_px))} px ({band.why}): kept the upscaled original"
@@ -97,7 +114,7 @@ def candidates(bands: Sequence[Band] | None = None) -> list[str]:
     bands = AUTO_BANDS if bands is None else bands
     seen: list[str] = []
     for band in bands:
-        seen += [n for n in band.candidates if n not in seen]
+        seen += [n for n in band.ordered(True) if n not in seen]
     return seen
 
 

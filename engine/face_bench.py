@@ -6,7 +6,8 @@ landmarks scaled with it; the photo goes through the public pipeline (``restore_
 scale HR/s, and the face region of the result is compared with HR. Baselines: the same photo upscaled with Lanczos
 (what the pipeline pastes into) and with bicubic interpolation. Faces are laid out side by side in one photo per
 chunk, each in its own bordered tile, so the networks see batches as in a crowd photo; the tiles are far enough
-apart that no paste or resampling reaches a neighbour's face region.
+apart that no paste or resampling reaches a neighbour's face region. Each face still counts as a photo of its own
+(`photo_faces`, default 1) for auto's portrait rule; pass a crowd's count to measure what a group photo gets.
 
 The data folder holds HR faces of one crop protocol (directly or in ``HR/``) with ``landmarks68.csv`` beside them
 (file, then 68 x,y in HR pixels, no header): 128 px faces are coarse crops (celeba_val128), larger ones FFHQ-aligned
@@ -150,7 +151,7 @@ def _mean(rows: list[dict[str, float]]) -> dict[str, float]:
 
 
 def run(faces: BenchFaces, models: Sequence[str], sizes: Sequence[int] = DEFAULT_SIZES, *, judge: bool = True,
-        device: Any = None, precision: str = "auto", no_harm: bool = True,
+        device: Any = None, precision: str = "auto", no_harm: bool = True, photo_faces: int = 1,
         log: Callable[[str], None] = lambda s: None) -> dict[str, Any]:
     """The report of `fsr-studio eval --face-sizes` (see the module docstring for the protocol)."""
     from .faces.paste import upscale_background
@@ -164,14 +165,15 @@ def run(faces: BenchFaces, models: Sequence[str], sizes: Sequence[int] = DEFAULT
     scorer = Scorer(faces, judge)
     report: dict[str, Any] = {"dataset": str(faces.root), "n": len(faces.names), "hr_size": faces.size,
                               "protocol": faces.protocol, "models": labels, "notes": notes, "sizes": {},
-                              "choices": {}, "no_harm_check": no_harm}
+                              "choices": {}, "no_harm_check": no_harm, "photo_faces": photo_faces}
     for side in [s for s in sizes if s <= faces.size]:
         scale = faces.size / side
         rows: dict[str, list[dict[str, float]]] = {k: [] for k in ["lanczos", "bicubic", *labels]}
         choices: dict[str, dict[str, int]] = {}
         for start in range(0, len(faces.names), CHUNK):
             photo = make_photo(faces, range(start, min(start + CHUNK, len(faces.names))), side)
-            restored = restore_faces(photo.image, photo.detections, loaded, device=device, precision=precision)
+            restored = restore_faces(photo.image, photo.detections, loaded, device=device, precision=precision,
+                                     photo_faces=photo_faces)
             outputs = {"lanczos": upscale_background(photo.image, scale)}
             h, w = outputs["lanczos"].shape[:2]
             outputs["bicubic"] = cv2.resize(photo.image, (w, h), interpolation=cv2.INTER_CUBIC)
@@ -220,7 +222,9 @@ def to_markdown(report: dict[str, Any]) -> str:
             lines.append(f"| {name} | " + " | ".join(cells) + " |")
         lines.append("")
     if "auto" in report["models"]:
-        lines += ["**auto's picks** (faces per variant; 'original' = kept the upscaled original)", ""]
+        count = report.get("photo_faces", 1)
+        lines += [f"**auto's picks** (faces per variant; 'original' = kept the upscaled original; each face counted "
+                  f"as a photo of {count} face{'s' if count != 1 else ''} for the portrait rule)", ""]
         for s in sizes:
             picks = report["choices"][s].get("auto", {})
             lines.append(f"- {s} px: " + ", ".join(f"{k} {v}" for k, v in sorted(picks.items())))

@@ -115,10 +115,10 @@ class AutoModel:
     def protocols(self) -> list[str]:
         return sorted({"coarse128", *(m.protocol for m in self.candidates.values())})
 
-    def choose(self, face: "FaceResult") -> tuple[LoadedModel | None, str]:
+    def choose(self, face: "FaceResult", portrait: bool = False) -> tuple[LoadedModel | None, str]:
         from .auto import choose
 
-        name, reason = choose(face.size_px, lambda n: n in self.candidates)
+        name, reason = choose(face.size_px, lambda n: n in self.candidates, portrait=portrait)
         return (self.candidates[name] if name else None), reason
 
 
@@ -334,11 +334,14 @@ def _face_results(rgb: np.ndarray, detections: Sequence[Detection], protocols: S
 
 
 def _run_auto(model: AutoModel, faces: Sequence[FaceResult], settings: RestoreSettings, gray: bool,
-              steps: _Steps) -> None:
-    """Group the faces by the candidate auto picks for their size, run each group under the label "auto"."""
+              steps: _Steps, photo_faces: int | None = None) -> None:
+    """Group the faces by the candidate auto picks for their size, run each group under the label "auto".
+
+    A call with few faces (settings.portrait_faces) is a portrait: the bands' slower, better restorers come first."""
     groups: dict[str, list[FaceResult]] = {}
+    portrait = (len(faces) if photo_faces is None else photo_faces) <= settings.portrait_faces
     for face in faces:
-        chosen, reason = model.choose(face)
+        chosen, reason = model.choose(face, portrait)
         face.notes.append(reason)
         if chosen is None:
             steps.advance(1, f"{model.label}: face {face.index + 1} kept as is")
@@ -349,9 +352,10 @@ def _run_auto(model: AutoModel, faces: Sequence[FaceResult], settings: RestoreSe
         _run_model(model.candidates[name], group, settings, gray, steps, label=model.label)
 
 
-def _run_any(model: Any, faces: Sequence[FaceResult], settings: RestoreSettings, gray: bool, steps: _Steps) -> None:
+def _run_any(model: Any, faces: Sequence[FaceResult], settings: RestoreSettings, gray: bool, steps: _Steps,
+             photo_faces: int | None = None) -> None:
     if isinstance(model, AutoModel):
-        _run_auto(model, faces, settings, gray, steps)
+        _run_auto(model, faces, settings, gray, steps, photo_faces)
     else:
         _run_model(model, faces, settings, gray, steps)
     for face in faces:
@@ -422,12 +426,15 @@ def _run_model(model: LoadedModel, faces: Sequence[FaceResult], settings: Restor
 
 def restore_faces(image: np.ndarray, detections: Sequence[Detection], models: Sequence[Any] = ("fsrnet",),
                   settings: RestoreSettings | None = None, *, progress: Progress | None = None,
-                  cancel: Cancel | None = None, **options: Any) -> list[FaceResult]:
+                  cancel: Cancel | None = None, photo_faces: int | None = None,
+                  **options: Any) -> list[FaceResult]:
     """Crop each detected face per model protocol and run every model on it (batched, inference mode).
 
     image: the photo the detections refer to (RGB/grey/RGBA, uint8/uint16). With `aligned`, the image itself is the
     face crop and `detections` may be empty. Faces too small for a model are noted and skipped for that model.
     settings: a RestoreSettings; `options` are its fields by keyword (aligned=True, precision="fp32", ...).
+    photo_faces: how many faces the whole photo has when `detections` are some of them (auto's portrait rule counts
+    the photo's faces, so re-running one face of a group photo picks what the whole run picked).
     """
     from .io import is_gray_content, to_rgb8
 
@@ -438,12 +445,12 @@ def restore_faces(image: np.ndarray, detections: Sequence[Detection], models: Se
         detections = [_aligned_detection(rgb.shape)]
     steps = _Steps(len(detections) * len(loaded), progress, cancel)
     gray = is_gray_content(np.asarray(image)[..., :3] if np.asarray(image).ndim == 3 else np.asarray(image))
-    return _restore_detected(rgb, detections, loaded, settings, gray, steps)
+    return _restore_detected(rgb, detections, loaded, settings, gray, steps, photo_faces=photo_faces)
 
 
 def _restore_detected(rgb: np.ndarray, detections: Sequence[Detection], loaded: Sequence[Any],
                       settings: RestoreSettings, gray: bool, steps: _Steps,
-                      timings: dict[str, float] | None = None) -> list[FaceResult]:
+                      timings: dict[str, float] | None = None, photo_faces: int | None = None) -> list[FaceResult]:
     """Align every detection for every protocol the models need, run each model, mark faces no model restored;
     the shared core of restore_faces and restore_photo (which times each step)."""
     tick = time.perf_counter()
@@ -451,7 +458,7 @@ def _restore_detected(rgb: np.ndarray, detections: Sequence[Detection], loaded: 
     if timings is not None:
         timings["align"], tick = time.perf_counter() - tick, time.perf_counter()
     for model in loaded:
-        _run_any(model, faces, settings, gray, steps)
+        _run_any(model, faces, settings, gray, steps, photo_faces)
         if timings is not None:
             timings[f"restore:{model.label}"], tick = time.perf_counter() - tick, time.perf_counter()
     for face in faces:

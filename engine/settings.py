@@ -44,6 +44,8 @@ class RestoreSettings:
     mask: str = "square"  # paste mask: square, landmarks (face outline) or none (aligned inputs)
     batch_size: int = 8
     no_harm: bool = True  # leave out restored faces that contradict the photo (engine.consistency)
+    # auto gives mid-size faces the slower HD restorer when a call restores at most this many faces (0: never)
+    portrait_faces: int = 4
 
     def __post_init__(self) -> None:
         from .runtime_choice import PATHS
@@ -60,6 +62,8 @@ class RestoreSettings:
             raise ValueError(f"precision {self.precision}: {why}")
         if isinstance(self.batch_size, bool) or not isinstance(self.batch_size, int) or self.batch_size < 1:
             raise ValueError(f"batch_size must be a positive integer, got {self.batch_size!r}")
+        if isinstance(self.portrait_faces, bool) or not isinstance(self.portrait_faces, int) or self.portrait_faces < 0:
+            raise ValueError(f"portrait_faces must be a whole number >= 0, got {self.portrait_faces!r}")
 
     def but(self, **changes: Any) -> "RestoreSettings":
         """A copy with some fields changed (checked again)."""
@@ -79,4 +83,5 @@ class RestoreSettings:
         """The settings a provenance note carries (what changes the pixels; not device, precision or batch size)."""
         return {"scale": self.scale, "detector": "aligned input" if self.aligned else self.detector,
                 "blend": float(self.blend), "tta": bool(self.tta), "only_center_face": bool(self.only_center_face),
-                "color_match": bool(self.color_match), "mask": self.mask, "no_harm_check": bool(self.no_harm)}
+                "color_match": bool(self.color_match), "mask": self.mask, "no_harm_check": bool(self.no_harm),
+                "portrait_faces": int(self.portrait_faces)}

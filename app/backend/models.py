@@ -68,7 +68,9 @@ def auto_choice() -> ModelChoice:
     from engine.auto import AUTO_BANDS, candidates
 
     found = tuple(n for n in candidates() if n in zoo.names() and zoo.find_weights(n) is not None)
-    bands = "; ".join(f"{_band_range(b)}: {' / '.join(b.candidates)}" for b in AUTO_BANDS)
+    bands = "; ".join(f"{_band_range(b)}: {' / '.join(b.candidates)}"
+                      + (f" (photos with few faces: {' / '.join(b.portrait)} first)" if b.portrait else "")
+                      for b in AUTO_BANDS)
     uncovered = [_band_range(b) for b in AUTO_BANDS if not any(n in found for n in b.candidates)]
     description = f"a model per face, chosen by the face's size in the photo ({bands})"
     if found:

@@ -69,12 +69,14 @@ class RestoreOutcome:
 
 def restore(image: np.ndarray, detections: Sequence[Any], keys: Sequence[str], choices: Mapping[str, ModelChoice],
             settings: RestoreSettings, *, progress: Progress | None = None,
-            cancel: Cancel | None = None) -> list[Any]:
-    """engine.restore.restore_faces for the given faces and models (one FaceResult per detection)."""
+            cancel: Cancel | None = None, photo_faces: int | None = None) -> list[Any]:
+    """engine.restore.restore_faces for the given faces and models (one FaceResult per detection); photo_faces: the
+    photo's face count when these are some of them (auto's portrait rule)."""
     from engine.restore import restore_faces
 
     specs = model_specs(keys, dict(choices), device=settings.device)
-    return restore_faces(image, list(detections), specs, settings, progress=progress, cancel=cancel)
+    return restore_faces(image, list(detections), specs, settings, progress=progress, cancel=cancel,
+                         photo_faces=photo_faces)
 
 
 def compose(image: np.ndarray, faces: Sequence[Any], per_face_model: Sequence[str], scale: float | None = None, *,
@@ -156,7 +158,7 @@ def run_restore(request: RestoreRequest, settings: RestoreSettings, *, progress:
                 progress(_base + min(d, len(idx)), max(total, 1), msg or f"{model}: face {d} of {t}")
 
         faces = restore(request.pixels, [request.detections[i] for i in idx], [model], request.choices, settings,
-                        progress=sub, cancel=cancel)
+                        progress=sub, cancel=cancel, photo_faces=len(request.detections))
         for i, fr in zip(idx, faces):
             fr.index = i  # the engine numbers the faces it was given; keep the photo's numbering
             results[i] = merged(results.get(i), fr)

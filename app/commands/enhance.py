@@ -66,6 +66,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-harm-check", dest="no_harm", action=argparse.BooleanOptionalAction, default=True,
                         help="do not paste restored faces that contradict the photo (consistency check at the face's "
                         "own resolution); they keep the upscaled original (default: on)")
+    parser.add_argument("--portrait-faces", type=int, default=4, metavar="N",
+                        help="with -m auto, a photo with at most N faces is a portrait: its faces from ~56 px get the "
+                        "slower HD restorer (0: never; default: 4)")
     parser.add_argument("--overwrite", action="store_true", help="redo photos whose outputs already exist")
     parser.add_argument("--quality", type=int, default=95, help="JPEG/WebP quality (default: 95)")
 
@@ -77,10 +80,12 @@ def settings_from(args: argparse.Namespace) -> Any:
     return RestoreSettings(scale=args.upscale, detector=args.detector, detector_model=args.detector_model,
                            only_center_face=args.only_center_face, aligned=args.aligned, blend=args.blend,
                            tta=args.tta, precision=args.precision, color_match=not args.no_color_match,
-                           mask=args.mask, no_harm=getattr(args, "no_harm", True))
+                           mask=args.mask, no_harm=getattr(args, "no_harm", True),
+                           portrait_faces=getattr(args, "portrait_faces", 4))
 
 
-FLAG_OF = {"scale": "--upscale", "blend": "--blend", "precision": "--precision", "mask": "--mask"}
+FLAG_OF = {"scale": "--upscale", "blend": "--blend", "precision": "--precision", "mask": "--mask",
+           "portrait_faces": "--portrait-faces"}
 
 
 def check_options(args: argparse.Namespace) -> str | None:

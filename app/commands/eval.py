@@ -31,6 +31,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "include 'auto'; sizes above the data's HR size are skipped)")
     parser.add_argument("--tail", type=int, help="face-size benchmark: only the last N faces by name (a held-out "
                         "split, e.g. --tail 200 for ffhq256's validation faces), before --limit")
+    parser.add_argument("--photo-faces", type=int, default=1, metavar="N",
+                        help="face-size benchmark: how many faces each face's photo counts as for auto's portrait "
+                        "rule (default 1: a photo per face; e.g. 28 measures what a group photo gets)")
     parser.add_argument("--no-harm-check", dest="no_harm", action=argparse.BooleanOptionalAction, default=True,
                         help="face-size benchmark: leave out outputs that fail the consistency check (default on)")
 
@@ -53,7 +56,7 @@ def run_face_sizes(args: argparse.Namespace) -> int:
         faces = face_bench.load_faces(args.data, args.limit, args.tail)
         names = [m.strip() for m in args.models.split(",") if m.strip()]
         report = face_bench.run(faces, names, sizes, judge=not args.no_judge, device=args.device,
-                                precision=args.mode, no_harm=args.no_harm, log=print)
+                                precision=args.mode, no_harm=args.no_harm, photo_faces=args.photo_faces, log=print)
         report["selection"] = (f"last {args.tail} faces by name" if args.tail else "all faces") + (
             f", first {args.limit} of those" if args.limit else "")
     except (FileNotFoundError, zoo.UnknownModelError, zoo.CheckpointError, ValueError) as exc:

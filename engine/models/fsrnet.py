@@ -34,6 +34,9 @@ class FSRNetConfig:
     decoder_blocks: int = 3
     # "priors": the decoder sees the predicted maps (Eq. 3, recommended); "features": the last 128-ch HG feature.
     decoder_input: str = "priors"
+    # Residual over the input (the blind variant): the coarse and the fine image are the input plus a correction,
+    # so a face that needs little keeps its own pixels. Both last convs start at zero: the net starts as the identity.
+    input_skip: bool = False
     CHOICES: ClassVar[dict[str, tuple[str, ...]]] = {"decoder_input": ("priors", "features")}  # card check
 
     @property
@@ -160,13 +163,27 @@ class FSRNet(nn.Module):
             *(ResBlock(w) for _ in range(cfg.decoder_blocks)),
             preact_conv(w, 3),
         )
+        if cfg.input_skip:
+            self.start_as_identity_()
+
+    def start_as_identity_(self) -> None:
+        """Zero the convs that write the coarse and the fine correction: with input_skip, output == input."""
+        with torch.no_grad():
+            for branch in (self.coarse, self.decoder):
+                conv = branch[-1][-1]
+                conv.weight.zero_()
+                conv.bias.zero_()
 
     def forward(self, x: torch.Tensor) -> FSRNetOutput:
         y_coarse = self.coarse(x)
+        if self.config.input_skip:
+            y_coarse = x + y_coarse
         f = self.encoder(y_coarse)
         feature, priors = self.prior(y_coarse)
         side = priors[-1] if self.config.decoder_input == "priors" else feature
         y = self.decoder(torch.cat([f, side], dim=1))
+        if self.config.input_skip:
+            y = x + y
         return FSRNetOutput(y_coarse, priors, y)
 
 
@@ -244,3 +261,11 @@ for _name, _desc in (
         lr_size=16, hr_size=128, upsample_input=True, value_range=(0.0, 1.0), crop="coarse128",
         description=_desc, licence=_LICENCE,
     ))
+
+register(Variant(
+    name="fsrnet-blind", family="fsrnet", config=FSRNetConfig(input_skip=True), builder=FSRNet, extract=_extract,
+    lr_size=128, hr_size=128, upsample_input=False, value_range=(0.0, 1.0), crop="coarse128",
+    description="FSRNet blind restorer of real-photo faces of any size (coarse 128 crop at the face's real size, "
+                "residual over the cubic-upsampled crop, started from the x8 weights; not an official model)",
+    licence=_LICENCE,
+))

@@ -30,6 +30,7 @@ def test_each_size_gets_its_bands_first_candidate():
     assert choose(64, EVERYTHING)[0] == "sparnet-blind-large"  # U-Net skips lost above ~44 px on held-out faces
     assert choose(90, EVERYTHING)[0] == "sparnet-blind-large"
     assert choose(140, EVERYTHING)[0] == "sparnethd-blind256"
+    assert choose(140, EVERYTHING, portrait=True)[0] == "sparnethd-blind256"
     name, reason = choose(300, EVERYTHING)  # nothing beat the photo's own pixels on held-out faces this large
     assert name is None and "300 px" in reason and "kept the upscaled original" in reason
     # the band edges: [min_px, max_px), contiguous from 0 to infinity
@@ -57,6 +58,21 @@ def test_nothing_available_keeps_the_upscaled_original():
     assert name is None
     assert "64 px" in reason and "kept the upscaled original" in reason and "sparnet-blind-large" in reason
     assert choose(12, having())[0] is None and choose(500, having())[0] is None
+
+
+def test_a_portrait_gives_mid_size_faces_the_hd_restorer():
+    """Few faces in the photo: from ~56 px the slower HD restorer (the best there on held-out faces) comes first;
+    smaller faces and group photos keep the 128 restorers; without HD weights the 128 restorer stands in."""
+    name, reason = choose(90, EVERYTHING, portrait=True)
+    assert name == "sparnethd-blind256" and "few faces" in reason
+    assert choose(90, EVERYTHING)[0] == "sparnet-blind-large"
+    assert choose(48, EVERYTHING, portrait=True)[0] == "sparnet-blind-large"
+    assert choose(32, EVERYTHING, portrait=True)[0] == "sparnet-blind-u"
+    name, reason = choose(90, having("sparnet-blind-large"), portrait=True)
+    assert name == "sparnet-blind-large" and "sparnethd-blind256 has no weights" in reason
+    assert "sparnethd-blind256" in auto.candidates()
+    band = Band(0, 10, ("a", "b"), "group", portrait=("c", "a"), portrait_why="few")
+    assert band.ordered(True) == ("c", "a", "b") and band.ordered(False) == ("a", "b")
 
 
 def test_custom_bands():
@@ -132,7 +148,7 @@ def test_pipeline_picks_per_face_by_size():
     photo = np.clip(rng.normal(128, 30, (420, 760, 3)), 0, 255).astype(np.uint8)
     detections = [_detection_of_size(12, (40, 40)), _detection_of_size(64, (140, 80)),
                   _detection_of_size(140, (500, 210))]
-    faces = restore_faces(photo, detections, [model], precision="fp32")
+    faces = restore_faces(photo, detections, [model], precision="fp32", portrait_faces=0)  # a group photo
     sizes = [f.size_px for f in faces]
     assert sizes == pytest.approx([12, 64, 140], rel=0.05)
     small, middle, large = faces
@@ -146,6 +162,13 @@ def test_pipeline_picks_per_face_by_size():
     # the same choice as engine.auto.choose makes for each size
     for face in faces:
         assert face.chosen.get("auto") == choose(face.size_px, lambda n: n in model.candidates)[0]
+    # the same three faces as a portrait (at most portrait_faces faces): the 64 px face gets the HD restorer
+    faces = restore_faces(photo, detections, [model], precision="fp32", portrait_faces=3)
+    assert [f.chosen.get("auto") for f in faces] == ["fsrnet", "sparnethd-blind256", "sparnethd-blind256"]
+    assert any("few faces" in n for n in faces[1].notes)
+    # one face re-run out of a group photo: the photo's count decides, so it gets what the whole run gave it
+    [again] = restore_faces(photo, detections[1:2], [model], precision="fp32", portrait_faces=3, photo_faces=28)
+    assert "auto" not in again.chosen and again.skipped
 
 
 def test_auto_with_no_weights_keeps_every_face():

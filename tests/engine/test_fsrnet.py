@@ -5,6 +5,10 @@ import torch
 from engine import zoo
 from engine.models.fsrnet import FSRGANDiscriminator, FSRNet, FSRNetConfig, heatmap_peaks, split_priors
 
+# A small FSRNet (few blocks, narrow) for the behaviour tests; shapes and protocol do not depend on the width.
+TINY = {"width": 8, "prior_width": 16, "hourglass_depth": 2, "coarse_blocks": 1, "encoder_blocks": 1,
+        "decoder_blocks": 1}
+
 
 def count(module):
     return sum(p.numel() for p in module.parameters())
@@ -58,3 +62,30 @@ def test_fsrnet_variants_registered_with_protocol():
     for name in ("fsrnet", "fsrgan"):
         v = zoo.variant(name)
         assert (v.lr_size, v.hr_size, v.scale, v.value_range, v.crop) == (16, 128, 8, (0.0, 1.0), "coarse128")
+
+
+def test_fsrnet_blind_is_fsrnet_with_an_input_skip():
+    """fsrnet-blind: the 128 crop in, the same crop plus a correction out; FSRNet's weight shapes, so the x8 weights
+    start it, and freshly built it is the identity (coarse and fine), so a face that needs little keeps its pixels."""
+    v = zoo.variant("fsrnet-blind")
+    assert (v.lr_size, v.hr_size, v.upsample_input, v.value_range, v.crop, v.same_size) == (
+        128, 128, False, (0.0, 1.0), "coarse128", True)
+    shapes = {k: t.shape for k, t in zoo.variant("fsrnet").build(**TINY).state_dict().items()}
+    blind = v.build(**TINY).eval()
+    assert {k: t.shape for k, t in blind.state_dict().items()} == shapes
+    x = torch.rand(2, 3, 128, 128)
+    with torch.no_grad():
+        out = blind(x)
+    assert torch.equal(out.image, x) and torch.equal(out.coarse, x)
+
+
+def test_fsrnet_blind_learns_a_correction_from_the_identity():
+    """The zeroed last convs still get gradients (no ReZero gain stuck at 0): one step moves the output."""
+    blind = zoo.variant("fsrnet-blind").build(**TINY)
+    x, target = torch.rand(2, 3, 128, 128), torch.rand(2, 3, 128, 128)
+    opt = torch.optim.Adam(blind.parameters(), lr=1e-3)
+    torch.nn.functional.mse_loss(blind(x).image, target).backward()
+    opt.step()
+    blind.eval()
+    with torch.no_grad():
+        assert not torch.equal(blind(x).image, x)

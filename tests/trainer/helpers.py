@@ -44,6 +44,9 @@ TINY = {
     "selfsr-lite": dict(arch={"widths": [16, 16, 8, 8], "gamma_hidden": 8}, options={"r1_every": 1}),
     "selfsr-degrader": dict(arch={"width": 8, "blocks": 1}),
     "fsrgan": dict(arch=dict(TINY_FSRNET)),
+    # The blind 128 restorers train on the photo degradation with a held-out split of the training faces.
+    "fsrnet-blind": dict(arch=dict(TINY_FSRNET), degradation="photo", val_split=2),
+    "sparnet-blind": dict(arch={"min_ch": 8, "max_ch": 16}, degradation="photo_mild", val_split=2),
 }
 
 

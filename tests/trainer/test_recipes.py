@@ -31,6 +31,8 @@ def test_recipe_trains_two_steps_and_exports(model, faces_csv, val_dir, shared_d
     if model.startswith("sparnethd"):
         data = shared_data / "hd512"
         val = dict(val_split=2, final_val_limit=2)
+    if "val_split" in spec:
+        val = dict(val_split=spec.pop("val_split"), final_val_limit=2)
     run = tmp_path / "run"
     cfg = tiny_config(data, run, model=model, steps=2, options=options, **{**dict(batch=2), **spec, **val})
     ev = tmp_path / "ev.jsonl"

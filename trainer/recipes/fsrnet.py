@@ -26,7 +26,8 @@ from .base import Recipe, make_optimizer, set_requires_grad
 @register
 class FSRNetRecipe(Recipe):
     name = "fsrnet"
-    variants = ("fsrnet",)
+    # fsrnet-blind (same network, residual over its 128 input) trains with this recipe on the photo degradations.
+    variants = ("fsrnet", "fsrnet-blind")
     description = "FSRNet, Eq. 4: coarse + fine MSE and prior (heatmap + parsing) MSE on both hourglass stacks"
     defaults = {"batch": 14, "lr": 2.5e-4, "optimizer": "rmsprop", "degradation": "bicubic8", "steps": 100_000}
     options = {"alpha": 1.0, "beta": 1.0, "hflip": True}

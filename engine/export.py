@@ -108,8 +108,13 @@ def composite(face: np.ndarray, groups: dict[str, np.ndarray]) -> np.ndarray:
 
 def save_faces(folder: Path, stem: str, faces: Iterable[Any], models: list[str],
                inputs: Iterable[Path] = ()) -> list[Path]:
-    """cropped_faces/, restored_faces/ and cmp/ strips for every restored face; returns the files written."""
+    """cropped_faces/, restored_faces/ and cmp/ strips for every restored face; returns the files written.
+
+    A strip shows each output after the crop it was made from: when a model works on another crop protocol than the
+    one before it (the HD restorer's FFHQ crop after a 128 coarse crop), that crop is shown first, so every before and
+    after pair is framed the same way."""
     from .degrade import pil_resize
+    from .restore import variant_for
 
     written = []
     inputs = list(inputs)
@@ -119,12 +124,16 @@ def save_faces(folder: Path, stem: str, faces: Iterable[Any], models: list[str],
         tag = f"{stem}_{face.index:02d}"
         crop = next(iter(face.crops.values()))
         written.append(write_png(folder / "cropped_faces" / f"{tag}.png", crop.image, inputs))
-        strip = [crop.image]
+        strip, shown = [crop.image], crop.protocol
         for label in models:
             out = face.outputs.get(label)
             if out is None:
                 continue
             written.append(write_png(folder / "restored_faces" / f"{tag}_{safe_name(label)}.png", out, inputs))
+            protocol = variant_for(face.variant_of(label)).crop
+            if protocol != shown and protocol in face.crops:
+                strip.append(face.crops[protocol].image)
+                shown = protocol
             strip.append(out)
         side = max(s.shape[0] for s in strip)
         strip = [s if s.shape[0] == side else pil_resize(s, side) for s in strip]

@@ -10,7 +10,9 @@ Arrays are RGB (not OpenCV's BGR), HxW (grey), HxWx3 or HxWx4 (alpha), uint8 or 
 """
 from __future__ import annotations
 
+import threading
 import time
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -104,16 +106,48 @@ class LoadedModel:
         return [self.variant.crop]
 
 
+class LazyModels(Mapping[str, LoadedModel]):
+    """Variant name -> LoadedModel, loaded on first use: auto knows every candidate with weights, but a photo whose
+    faces all fall in one size band should pay for loading one network, not seven."""
+
+    def __init__(self, loaders: Mapping[str, Callable[[], LoadedModel]]):
+        self._loaders = dict(loaders)
+        self._loaded: dict[str, LoadedModel] = {}
+        self._lock = threading.Lock()
+
+    def __getitem__(self, name: str) -> LoadedModel:
+        with self._lock:
+            if name not in self._loaded:
+                self._loaded[name] = self._loaders[name]()
+            return self._loaded[name]
+
+    def __contains__(self, name: object) -> bool:  # without loading (Mapping's default would load)
+        return name in self._loaders
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._loaders)
+
+    def __len__(self) -> int:
+        return len(self._loaders)
+
+    @property
+    def loaded(self) -> list[str]:
+        """The names loaded so far."""
+        return list(self._loaded)
+
+
 @dataclass
 class AutoModel:
     """`auto`: per face, the candidate whose size band fits the face (engine.auto); outputs are stored as "auto"."""
 
     label: str
-    candidates: dict[str, LoadedModel]  # variant name -> loaded network (only those with weights)
+    candidates: Mapping[str, LoadedModel]  # variant name -> network (only those with weights; LazyModels loads late)
 
     @property
     def protocols(self) -> list[str]:
-        return sorted({"coarse128", *(m.protocol for m in self.candidates.values())})
+        from . import zoo
+
+        return sorted({"coarse128", *(zoo.variant(name).crop for name in self.candidates)})
 
     def choose(self, face: "FaceResult", portrait: bool = False) -> tuple[LoadedModel | None, str]:
         from .auto import choose
@@ -155,18 +189,20 @@ def resolve_name(name: str, notes: list[str] | None = None) -> str:
 
 
 def load_auto(device: Any = None) -> AutoModel:
-    """The auto model: every candidate of engine.auto.AUTO_BANDS that has weights, loaded once."""
+    """The auto model: every candidate of engine.auto.AUTO_BANDS that has weights, each loaded once, when a face
+    first needs it."""
     from . import zoo
     from .auto import AUTO, candidates
 
-    loaded = {}
-    for name in candidates():
-        if zoo.find_weights(name) is None:
-            continue
-        module = zoo.load(name, device=device)
-        path = getattr(module, "weights_path", None)
-        loaded[name] = LoadedModel(name, zoo.variant(name), module, path, weights_sha256(path))
-    return AutoModel(AUTO, loaded)
+    def loader(name: str) -> Callable[[], LoadedModel]:
+        def load() -> LoadedModel:
+            module = zoo.load(name, device=device)
+            path = getattr(module, "weights_path", None)
+            return LoadedModel(name, zoo.variant(name), module, path, weights_sha256(path))
+        return load
+
+    found = [name for name in candidates() if zoo.find_weights(name) is not None]
+    return AutoModel(AUTO, LazyModels({name: loader(name) for name in found}))
 
 
 def load_models(models: Sequence[Any], device: Any = None, weights: str | Path | None = None,

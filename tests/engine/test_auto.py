@@ -143,11 +143,14 @@ def test_pipeline_picks_per_face_by_size():
     assert isinstance(model, AutoModel) and model.label == "auto"
     assert sorted(model.candidates) == ["fsrnet", "sparnethd-blind256"]
     assert {"coarse128", "ffhq256"} <= set(model.protocols)
+    assert model.candidates.loaded == []  # nothing loaded until a face needs it
 
     rng = np.random.default_rng(0)
     photo = np.clip(rng.normal(128, 30, (420, 760, 3)), 0, 255).astype(np.uint8)
     detections = [_detection_of_size(12, (40, 40)), _detection_of_size(64, (140, 80)),
                   _detection_of_size(140, (500, 210))]
+    [tiny] = restore_faces(photo, detections[:1], [model], precision="fp32")
+    assert tiny.chosen["auto"] == "fsrnet" and model.candidates.loaded == ["fsrnet"]  # one band: one network loaded
     faces = restore_faces(photo, detections, [model], precision="fp32", portrait_faces=0)  # a group photo
     sizes = [f.size_px for f in faces]
     assert sizes == pytest.approx([12, 64, 140], rel=0.05)

@@ -194,6 +194,36 @@ def run(faces: BenchFaces, models: Sequence[str], sizes: Sequence[int] = DEFAULT
     return report
 
 
+# What two reports must share for their rows to sit in one table (same faces, degradations and protocol).
+SAME_RUN = ("dataset", "n", "hr_size", "protocol", "no_harm_check", "photo_faces", "selection")
+
+
+def merge(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    """`new`'s models added to (or replacing theirs in) `old`: rerun only the weights that changed. The faces, their
+    seeded degradations and the baselines are the same in both (checked), so each row is what a full run gives; the
+    merged models are `new`'s in their order, then `old`'s others."""
+    for key in SAME_RUN:
+        if old.get(key, 1 if key == "photo_faces" else None) != new.get(key, 1 if key == "photo_faces" else None):
+            raise ValueError(f"cannot merge face-size reports: {key} differs ({old.get(key)!r} vs {new.get(key)!r})")
+    if list(old["sizes"]) != list(new["sizes"]):
+        raise ValueError(f"cannot merge face-size reports: sizes differ ({', '.join(old['sizes'])} vs "
+                         f"{', '.join(new['sizes'])})")
+    for size, rows in new["sizes"].items():
+        for base in ("lanczos", "bicubic"):
+            if abs(rows[base]["psnr_y"] - old["sizes"][size][base]["psnr_y"]) > 1e-6:
+                raise ValueError(f"cannot merge face-size reports: the {base} baseline at {size} px differs (other "
+                                 f"faces or degradations)")
+    kept = [m for m in old["models"] if m not in new["models"]]
+    merged = {**old, "models": [*new["models"], *kept], "notes": [*new.get("notes", []), *old.get("notes", [])],
+              "sizes": {}, "choices": {}}
+    for size in new["sizes"]:
+        merged["sizes"][size] = {**{k: v for k, v in old["sizes"][size].items() if k in kept},
+                                 **new["sizes"][size]}
+        merged["choices"][size] = {**{k: v for k, v in old["choices"].get(size, {}).items() if k in kept},
+                                   **new["choices"].get(size, {})}
+    return merged
+
+
 METRICS = (("psnr_y", "PSNR-Y (dB)", "{:.2f}"), ("ssim_y", "SSIM-Y", "{:.4f}"),
            ("identity", "identity cosine", "{:.3f}"), ("nrmse", "landmark NRMSE", "{:.4f}"))
 

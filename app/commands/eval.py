@@ -31,6 +31,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "include 'auto'; sizes above the data's HR size are skipped)")
     parser.add_argument("--tail", type=int, help="face-size benchmark: only the last N faces by name (a held-out "
                         "split, e.g. --tail 200 for ffhq256's validation faces), before --limit")
+    parser.add_argument("--update", action="store_true",
+                        help="face-size benchmark: add these models' rows to the --json report (same faces, sizes "
+                        "and options; rerun only the weights that changed), then write every output from the merge")
     parser.add_argument("--photo-faces", type=int, default=1, metavar="N",
                         help="face-size benchmark: how many faces each face's photo counts as for auto's portrait "
                         "rule (default 1: a photo per face; e.g. 28 measures what a group photo gets)")
@@ -48,17 +51,33 @@ def parse_sizes(text: str) -> list[int]:
     return sizes
 
 
+def earlier_report(path: Path | None) -> dict:
+    """The report --update adds rows to."""
+    if path is None or not path.is_file():
+        raise ValueError("--update: needs --json naming an existing report of the same faces and sizes")
+    try:
+        report = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"--update: {path} is not a readable report ({exc})") from None
+    if not isinstance(report, dict) or not {"sizes", "models", "choices"} <= set(report):
+        raise ValueError(f"--update: {path} is not a face-size report")
+    return report
+
+
 def run_face_sizes(args: argparse.Namespace) -> int:
     from engine import face_bench, zoo
 
     try:
         sizes = parse_sizes(args.face_sizes)
+        old = earlier_report(args.json) if args.update else None  # checked before the long run
         faces = face_bench.load_faces(args.data, args.limit, args.tail)
         names = [m.strip() for m in args.models.split(",") if m.strip()]
         report = face_bench.run(faces, names, sizes, judge=not args.no_judge, device=args.device,
                                 precision=args.mode, no_harm=args.no_harm, photo_faces=args.photo_faces, log=print)
         report["selection"] = (f"last {args.tail} faces by name" if args.tail else "all faces") + (
             f", first {args.limit} of those" if args.limit else "")
+        if old is not None:
+            report = face_bench.merge(old, report)
     except (FileNotFoundError, zoo.UnknownModelError, zoo.CheckpointError, ValueError) as exc:
         print(f"error: {exc}")
         return 1

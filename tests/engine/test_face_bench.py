@@ -102,3 +102,34 @@ def test_each_face_is_a_photo_of_its_own_for_autos_portrait_rule(faces):
     assert portrait["choices"]["64"]["auto"] == {"sparnethd-blind256": len(faces.names)}
     assert group["choices"]["64"]["auto"] == {"sparnet-blind-large": len(faces.names)}
     assert "counted as a photo of 28 faces" in face_bench.to_markdown(group)
+
+
+def _report(models, value, lanczos=20.0, **extra):
+    rows = {"lanczos": {"psnr_y": lanczos}, "bicubic": {"psnr_y": lanczos - 0.5},
+            **{m: {"psnr_y": value} for m in models}}
+    base = {"dataset": "d", "n": 2, "hr_size": 128, "protocol": "coarse128", "no_harm_check": True,
+            "selection": "all faces", "models": list(models), "notes": [], "sizes": {"16": rows, "32": rows},
+            "choices": {"16": {m: {m: 2} for m in models}, "32": {m: {m: 2} for m in models}}}
+    return {**base, **extra}
+
+
+def test_merge_adds_and_replaces_rows_of_the_same_run():
+    old = _report(["auto", "a", "b"], 21.0)
+    new = _report(["auto", "c"], 22.0, photo_faces=1)  # reports before photo_faces existed count as 1
+    merged = face_bench.merge(old, new)
+    assert merged["models"] == ["auto", "c", "a", "b"]
+    assert merged["sizes"]["16"]["auto"]["psnr_y"] == 22.0 and merged["sizes"]["16"]["a"]["psnr_y"] == 21.0
+    assert merged["choices"]["32"]["c"] == {"c": 2} and merged["choices"]["32"]["b"] == {"b": 2}
+    assert "| c |" in face_bench.to_markdown(merged)
+    with pytest.raises(ValueError, match="n differs"):
+        face_bench.merge(old, _report(["c"], 22.0, n=3))
+    with pytest.raises(ValueError, match="lanczos baseline at 16 px differs"):
+        face_bench.merge(old, _report(["c"], 22.0, lanczos=20.5))
+    with pytest.raises(ValueError, match="photo_faces differs"):
+        face_bench.merge(old, _report(["c"], 22.0, photo_faces=28))
+
+
+def test_update_needs_an_existing_report_before_any_work(shared_data, tmp_path, capsys):
+    rc = main(["eval", "--face-sizes", "16", "-m", "fsrnet", "--data", str(shared_data / "celeba_val128"),
+               "--json", str(tmp_path / "none.json"), "--update"])
+    assert rc == 1 and "--update: needs --json naming an existing report" in capsys.readouterr().out

@@ -43,25 +43,25 @@ class Band:
 
 # Face size in the photo -> candidates. Measured with the face-size benchmark on faces the weights never trained on
 # (the 200 faces held out of faces128 by the blind 128 restorers' training, first 100 by name; the 100 faces held
-# out of ffhq256's training split by the HD restorer's, `--tail 300 --limit 100`; never the validation sets):
-# `python scripts/holdout_folder.py ../shared/data/faces128 200 -o runs/holdout128`, then `fsr-studio eval
-# --face-sizes 48,64,96,128 -m sparnethd-blind256,sparnet-blind-large,sparnet-blind-u --data runs/holdout128
-# --limit 100 --no-judge` (32 px: `--face-sizes 32 -m sparnet-blind-large,sparnet-blind,sparnet-blind-u`, measured
-# before the residual paste, which raised every blind restorer; the ordering is what sets the edge) and
-# `fsr-studio eval --face-sizes 96,128,160,192,224,256 -m sparnethd-blind256,sparnet-blind-large --data
-# ../shared/data/ffhq256 --tail 300 --limit 100 --no-judge`. Sizes below are the coarse crop's side: the face's
-# size on faces128, 0.73 x it on FFHQ crops.
-# - 12-24 px: the blind restorers +0.8 dB over Lanczos, the x8 weights +0.0-0.15 (the fallback for tiny faces).
-# - 32 px: sparnet-blind-u +0.83, sparnet-blind +0.80, sparnet-blind-large +0.59; 48 px: sparnet-blind-large +0.84,
-#   sparnet-blind-u +0.80, the HD restorer +0.72: the edge is at 44 px.
-# - 64/96/128 px: the HD restorer +0.79/+0.62/+0.39, sparnet-blind-large +0.64/+0.32/+0.14, sparnet-blind-u
-#   +0.59/-0.06/-0.82. The HD restorer is the best above 56 px but costs ~7-10x a 128 restorer per face (`fsr-studio
-#   bench --models sparnet-blind-large,sparnethd-blind256 --batches 8 --repeat 2 --threads 1`: 1.13 s fp32 / 0.78 s
-#   bf16 against 0.15 s OpenVINO f32 / 0.08 s bf16), which would multiply a group photo's time (the Solvay photo's 28 faces are 72-112
-#   px); auto keeps the 128 restorer up to 112 px and the HD one for the larger faces, which are few per photo.
-#   `-m sparnethd` asks for the HD restorer on every face.
-# - FFHQ faces (coarse side): 70/93/116/139/163/186 px: HD +0.52/+0.65/+0.49/+0.39/+0.15/-0.17, sparnet-blind-large
-#   +0.19/+0.14/+0.07/+0.05/+0.02/-0.02: above ~175 px no restorer here beats the photo's own pixels.
+# out of ffhq256's training split by the HD restorer's, `--tail 300 --limit 100`; never the validation sets), with the
+# residual paste, session 10 weights: `python scripts/holdout_folder.py ../shared/data/faces128 200 -o
+# runs/holdout128`, then `fsr-studio eval --face-sizes 12,16,24,32,48,64 -m
+# fsrnet-blind,sparnet-blind-u,sparnet-blind-large --data runs/holdout128 --limit 100 --no-judge`, `fsr-studio eval
+# --face-sizes 48,64,96,128 -m sparnethd-blind256,sparnet-blind-large --data runs/holdout128 --limit 100 --no-judge`
+# and `fsr-studio eval --face-sizes 128,160,192,224,256 -m sparnethd-blind256 --data ../shared/data/ffhq256 --tail
+# 300 --limit 100 --no-judge`. Sizes below are the coarse crop's side: the face's size on faces128, 0.73 x it on FFHQ
+# crops.
+# - 12-32 px: sparnet-blind-u +0.97/+1.10/+1.06/+1.06 dB over Lanczos at 12/16/24/32, sparnet-blind-large
+#   +0.25/+0.36/+0.50/+0.75, fsrnet-blind +0.54/+0.61/+0.58/+0.50; the x8 weights +0.0-0.15 (the fallback).
+# - 48 px: sparnet-blind-large +1.07, sparnet-blind-u +1.01, the HD restorer +0.79: the edge is at 44 px.
+# - 64/96/128 px: the HD restorer +0.82/+0.56/+0.48, sparnet-blind-large +0.78/+0.39/+0.21 (sparnet-blind-u +0.72 at
+#   64): the HD restorer is the best from ~56 px but costs ~7-10x a 128 restorer per face (`fsr-studio bench --models
+#   sparnet-blind-large,sparnethd-blind256 --batches 8 --repeat 2 --threads 1`: 1.13 s fp32 / 0.78 s bf16 against
+#   0.15 s OpenVINO f32 / 0.08 s bf16), which would multiply a group photo's time (the Solvay photo's 28 faces are
+#   72-112 px). So a portrait (at most RestoreSettings.portrait_faces faces) gets it from 56 px, a group photo from
+#   112 px; `-m sparnethd` asks for it on every face.
+# - FFHQ faces (coarse side): 93/116/139/163/186 px: the HD restorer +0.82/+0.68/+0.63/+0.39/+0.02: above ~175 px
+#   what is left to gain is within the noise, so those faces keep the photo's own pixels.
 AUTO_BANDS: tuple[Band, ...] = (
     Band(0, 20, ("sparnet-blind-u", "sparnet-blind", "sparnet-light3d", "selfsr-lite", "fsrnet"),
          "tiny face: blind 128 restorer (x8 weights as fallback)"),

@@ -7,9 +7,9 @@ Lanczos, what every restoration is pasted into), so sharpness compares pixel for
 untouched (no-harm check, or auto keeping the original) look like the first column; the label says so.
 
     python scripts/real_faces.py ../shared/data/photos/solvay_conference_1927.jpg --front-row -n 5 \
-        -m auto,sparnethd-blind256,sparnet-blind-large,sparnet-blind-u,sparnet-blind,fsrnet -o docs/results/real_solvay.png
+        -m auto,sparnethd-blind256,sparnet-blind-large,sparnet-blind-u,sparnet-blind,fsrnet-blind,fsrnet -o docs/results/real_solvay.png
     python scripts/real_faces.py ../shared/data/photos/crowd_1.jpg -n 5 -s 4 \
-        -m auto,sparnethd-blind256,sparnet-blind-large,sparnet-blind-u,sparnet-blind,fsrnet -o docs/results/real_crowd.png
+        -m auto,sparnethd-blind256,sparnet-blind-large,sparnet-blind-u,sparnet-blind,fsrnet-blind,fsrnet -o docs/results/real_crowd.png
 """
 from __future__ import annotations
 
@@ -47,7 +47,7 @@ def region(image: np.ndarray, box: tuple[float, ...], scale: float) -> np.ndarra
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("photo", type=Path)
-    ap.add_argument("-m", "--models", default="auto,sparnethd-blind256,sparnet-blind-large,sparnet-blind-u,sparnet-blind,fsrnet")
+    ap.add_argument("-m", "--models", default="auto,sparnethd-blind256,sparnet-blind-large,sparnet-blind-u,sparnet-blind,fsrnet-blind,fsrnet")
     ap.add_argument("-n", type=int, default=5)
     ap.add_argument("--front-row", action="store_true", help="the n lowest faces (a group photo's front row)")
     ap.add_argument("-s", "--scale", type=float, default=2.0)

@@ -214,8 +214,8 @@ def model_notes(models: list[Any]) -> list[str]:
         spans: list[list[float]] = []  # size ranges no candidate with weights covers, adjacent bands merged
         needed: list[str] = []
         for band in AUTO_BANDS:
-            if any(n in found for n in band.candidates):
-                continue
+            if not band.candidates or any(n in found for n in band.candidates):
+                continue  # covered, or an empty band: the original by design (band.why), not missing weights
             needed += [n for n in band.candidates if n not in needed]
             if spans and spans[-1][1] == band.min_px:
                 spans[-1][1] = band.max_px
@@ -231,7 +231,13 @@ def model_notes(models: list[Any]) -> list[str]:
                          f"(no weights for {', '.join(needed)})")
         else:
             notes.append(f"auto: weights found for {', '.join(found)}")
+        notes += [f"auto: faces {_band_range(band)} keep the upscaled original ({band.why})"
+                  for band in AUTO_BANDS if not band.candidates and found]
     return notes
+
+
+def _band_range(band: Any) -> str:
+    return f"of {band.min_px:g} px and up" if band.max_px == float("inf") else f"of {band.min_px:g}-{band.max_px:g} px"
 
 
 def describe_error(exc: BaseException) -> str:

@@ -184,3 +184,20 @@ def test_auto_with_no_weights_keeps_every_face():
     assert result.provenance["auto"]["variant"] == "auto"
     assert result.provenance["auto"]["face_models"] == {"0": "original (upscaled)"}
     assert result.provenance["auto"]["faces_restored"] == 0
+
+
+def test_run_notes_tell_missing_weights_from_the_bands_left_empty_on_purpose():
+    """The band above ~175 px has no candidates by design: the run note says why, not "no weights for" nobody."""
+    from engine.batch import model_notes
+    from engine.restore import AutoModel, LazyModels
+
+    everything = AutoModel("auto", LazyModels({n: None for n in auto.candidates()}))
+    notes = model_notes([everything])
+    empty = [b for b in AUTO_BANDS if not b.candidates]
+    assert empty and any(f"{empty[0].min_px:g} px and up keep the upscaled original ({empty[0].why})" in n
+                         for n in notes)
+    assert not any("no weights for" in n for n in notes)
+    small_only = AutoModel("auto", LazyModels({"sparnet-blind-u": None}))
+    [missing, by_design] = model_notes([small_only])
+    assert "no weights for sparnet-blind-large" in missing and "no weights for )" not in missing
+    assert by_design.startswith("auto: faces of") and empty[0].why in by_design

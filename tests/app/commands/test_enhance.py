@@ -193,7 +193,10 @@ def test_default_is_auto_and_keeps_faces_it_has_no_weights_for(tmp_path, faces_r
     err = capsys.readouterr().err
     assert sorted(p.name for p in out.iterdir()) == ["a_auto.png"]
     first = int(auto.AUTO_BANDS[1].min_px)
-    assert f"note: auto: weights found for fsrnet; faces of {first} px and up keep the upscaled original" in err
+    empty = next(b for b in auto.AUTO_BANDS if not b.candidates)  # the band left to the original on purpose
+    assert (f"note: auto: weights found for fsrnet; faces of {first}-{empty.min_px:g} px keep the upscaled original "
+            f"(no weights for") in err
+    assert f"note: auto: faces of {empty.min_px:g} px and up keep the upscaled original ({empty.why})" in err
     face_lines = [ln.strip() for ln in err.splitlines() if ln.strip().startswith("face ")]
     assert len(face_lines) >= 3 and all(ln.endswith("px): auto: kept the original") for ln in face_lines)
     assert "a.png: {} face(s), 0 restored".format(len(face_lines)) in err

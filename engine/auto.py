@@ -34,6 +34,11 @@ class Band:
     portrait: tuple[str, ...] = ()
     portrait_why: str = ""
 
+    @property
+    def span(self) -> str:
+        """The band's sizes in words: "44-56 px", "175 px and up"."""
+        return f"{self.min_px:g}-{self.max_px:g} px" if self.max_px != float("inf") else f"{self.min_px:g} px and up"
+
     def ordered(self, portrait: bool) -> tuple[str, ...]:
         """The candidates to try, best first, for a portrait (few faces) or a group photo."""
         if not portrait:

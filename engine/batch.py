@@ -231,13 +231,10 @@ def model_notes(models: list[Any]) -> list[str]:
                          f"(no weights for {', '.join(needed)})")
         else:
             notes.append(f"auto: weights found for {', '.join(found)}")
-        notes += [f"auto: faces {_band_range(band)} keep the upscaled original ({band.why})"
+        notes += [f"auto: faces of {band.span} keep the upscaled original ({band.why})"
                   for band in AUTO_BANDS if not band.candidates and found]
     return notes
 
-
-def _band_range(band: Any) -> str:
-    return f"of {band.min_px:g} px and up" if band.max_px == float("inf") else f"of {band.min_px:g}-{band.max_px:g} px"
 
 
 def describe_error(exc: BaseException) -> str:

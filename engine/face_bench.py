@@ -202,8 +202,9 @@ def merge(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
     """`new`'s models added to (or replacing theirs in) `old`: rerun only the weights that changed. The faces, their
     seeded degradations and the baselines are the same in both (checked), so each row is what a full run gives; the
     merged models are `new`'s in their order, then `old`'s others."""
+    defaults = {"photo_faces": 1}  # reports written before the option existed
     for key in SAME_RUN:
-        if old.get(key, 1 if key == "photo_faces" else None) != new.get(key, 1 if key == "photo_faces" else None):
+        if old.get(key, defaults.get(key)) != new.get(key, defaults.get(key)):
             raise ValueError(f"cannot merge face-size reports: {key} differs ({old.get(key)!r} vs {new.get(key)!r})")
     if list(old["sizes"]) != list(new["sizes"]):
         raise ValueError(f"cannot merge face-size reports: sizes differ ({', '.join(old['sizes'])} vs "

@@ -68,10 +68,10 @@ def auto_choice() -> ModelChoice:
     from engine.auto import AUTO_BANDS, candidates
 
     found = tuple(n for n in candidates() if n in zoo.names() and zoo.find_weights(n) is not None)
-    bands = "; ".join(f"{_band_range(b)}: {' / '.join(b.candidates)}"
+    bands = "; ".join(f"{b.span}: {' / '.join(b.candidates)}"
                       + (f" (photos with few faces: {' / '.join(b.portrait)} first)" if b.portrait else "")
                       for b in AUTO_BANDS)
-    uncovered = [_band_range(b) for b in AUTO_BANDS if not any(n in found for n in b.candidates)]
+    uncovered = [b.span for b in AUTO_BANDS if not any(n in found for n in b.candidates)]
     description = f"a model per face, chosen by the face's size in the photo ({bands})"
     if found:
         description += f". Weights found for {', '.join(found)}"
@@ -79,9 +79,6 @@ def auto_choice() -> ModelChoice:
         description += f". Faces of {', '.join(uncovered)} keep their upscaled original (no weights for that size)"
     return ModelChoice(AUTO, AUTO, None, "per face" if found else "missing", "auto", description, found)
 
-
-def _band_range(band: Any) -> str:
-    return f"{band.min_px:g}-{band.max_px:g} px" if band.max_px != float("inf") else f"{band.min_px:g} px and up"
 
 
 def list_models() -> list[ModelChoice]:

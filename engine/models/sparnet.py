@@ -465,6 +465,10 @@ for _name, _cfg, _proto, _file, _desc in (
     ("sparnet-blind-large", SPARNetConfig(res_depth=1, att="spar3d", input_skip=True, skip_gain_init=1.0),
      _BLIND128, None, "sparnet-blind fine-tuned for large faces (about 60-128 px in the photo) on milder damage "
      "(the photo_mild degradation), so sharp large faces are cleaned, not over-corrected (not an official model)"),
+    ("sparnet-blind-gan", _BLIND_U, _BLIND128, None,
+     "sparnet-blind-u fine-tuned adversarially (SPARNetHD's GAN terms over its L1): the sharper option, more "
+     "detail and texture at some cost in fidelity (PSNR); coarse 128 crop at the face's real size (not an "
+     "official model)"),
     ("sparnethd-blind256", dataclasses.replace(_BLIND_U, in_size=256, out_size=256, min_feat_size=32), _BLIND256,
      None, "sparnet-blind-u's architecture at 256 on the FFHQ-aligned crop (same weight shapes, one more pixel per "
      "feature): blind restorer for large faces (residual over the crop; not an official model)"),

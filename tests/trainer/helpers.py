@@ -47,6 +47,10 @@ TINY = {
     # The blind 128 restorers train on the photo degradation with a held-out split of the training faces.
     "fsrnet-blind": dict(arch=dict(TINY_FSRNET), degradation="photo", val_split=2),
     "sparnet-blind": dict(arch={"min_ch": 8, "max_ch": 16}, degradation="photo_mild", val_split=2),
+    # The sharper option: the HD recipe's GAN terms on a blind 128 restorer (the generator without spectral norm,
+    # as it is fine-tuned from PSNR weights that have none).
+    "sparnet-blind-gan": dict(arch={"min_ch": 8, "max_ch": 16}, degradation="photo", val_split=2,
+                              options={"d_width": 4, "num_d": 2, "d_layers": 3, "spectral_g": False}),
 }
 
 

@@ -45,13 +45,13 @@ def test_recipe_trains_two_steps_and_exports(model, faces_csv, val_dir, shared_d
     card = json.loads(weights.with_suffix(".json").read_text())
     assert card["training"]["recipe"] == recipes()[model].name
     assert card["validation"]["images"] == 2
-    if model in ("fsrgan", "sparnethd-lite"):
+    if model in ("fsrgan", "sparnethd-lite", "sparnet-blind-gan"):
         assert "perceptual" in card["training"]
     net = zoo.load(model, weights=weights)  # exported through engine.zoo, spectral norm folded for HD
     assert sum(p.numel() for p in net.parameters()) == card["parameters"]
     payload = torch.load(run / "models" / "net_g_latest.pth", weights_only=True)
     assert {"params", "params_ema"} <= set(payload)
-    if model in ("fsrgan", "sparnethd-lite", "selfsr-lite", "selfsr-degrader"):
+    if model in ("fsrgan", "sparnethd-lite", "sparnet-blind-gan", "selfsr-lite", "selfsr-degrader"):
         assert (run / "models" / "net_d_latest.pth").is_file()
 
 

@@ -74,7 +74,8 @@ def lanczos_baseline(val: ValSet, seed: int) -> dict[str, float]:
 @register
 class SPARNetHDRecipe(Recipe):
     name = "sparnethd"
-    variants = ("sparnethd", "sparnethd-3d", "sparnethd-lite")
+    # sparnet-blind-gan: the GAN fine-tune of a blind 128 restorer (the sharper option) uses these terms as they are
+    variants = ("sparnethd", "sparnethd-3d", "sparnethd-lite", "sparnet-blind-gan")
     description = "SPARNetHD: 100 L1 + perceptual + 10 feature matching + hinge, multi-scale D, blind degradation"
     defaults = {"batch": 2, "lr": 1e-4, "optimizer": "adam", "degradation": "blind", "steps": 350_000}
     options = {"d_lr": 4e-4, "pixel_weight": 100.0, "perceptual_weight": 1.0, "fm_weight": 10.0, "adv_weight": 1.0,

@@ -31,6 +31,7 @@ class AppSettings:
     output_dir: str = ""  # empty: a "restored" folder beside each photo
     auto_restore: bool = True  # restore right after detection (one click for archivists)
     no_harm_check: bool = True  # engine.consistency: a face whose restoration contradicts the photo keeps its original
+    portrait_faces: int = 4  # auto: a photo with at most this many faces gets the slower HD restorer from ~56 px
     export_format: str = "auto"
     export_quality: int = 95
     export_suffix: str = "_restored"
@@ -53,6 +54,9 @@ class AppSettings:
             s.scale = float(min(max(float(s.scale), 1.0), 8.0))
         except (TypeError, ValueError):
             s.scale = d.scale
+        if isinstance(s.portrait_faces, bool) or not isinstance(s.portrait_faces, int):
+            s.portrait_faces = d.portrait_faces
+        s.portrait_faces = min(max(s.portrait_faces, 0), 99)
         try:
             s.export_quality = int(min(max(int(s.export_quality), 1), 100))
         except (TypeError, ValueError):
@@ -69,7 +73,8 @@ class AppSettings:
 
         s = self.normalised()
         return RestoreSettings(scale=s.scale, detector=s.detector, detector_model=s.detector_model or None,
-                               device=None if s.device == "auto" else s.device, no_harm=s.no_harm_check)
+                               device=None if s.device == "auto" else s.device, no_harm=s.no_harm_check,
+                               portrait_faces=s.portrait_faces)
 
 
 def config_dir() -> Path:

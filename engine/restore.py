@@ -62,6 +62,12 @@ class FaceResult:
         """The variant behind `label`'s output for this face (auto chooses per face)."""
         return self.chosen.get(label) or variant_for(label).name
 
+    def forget(self, label: str) -> None:
+        """Drop everything `label` produced for this face (auto's pick is out of date once its rule changes)."""
+        for store in (self.outputs, self.maps, self.seconds, self.chosen, self.checks):
+            store.pop(label, None)
+        self.notes = [n for n in self.notes if not n.startswith(f"{label}:")]
+
     def pasted(self, label: str, no_harm: bool = True) -> bool:
         """Whether `label`'s output goes into the photo: it exists and, with the no-harm check on, passed it."""
         check = self.checks.get(label)

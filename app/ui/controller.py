@@ -138,11 +138,24 @@ class Controller(QObject):
         return self.settings.restore_settings()
 
     def apply_settings(self, settings: AppSettings) -> None:
-        self.settings = settings.normalised()
+        old, self.settings = self.settings, settings.normalised()
+        if old.portrait_faces != self.settings.portrait_faces:
+            self._forget_auto()
         try:
             save_settings(self.settings)
         except OSError as exc:
             self.errorRaised.emit("Settings", "", f"cannot save the settings: {exc}")
+
+    def _forget_auto(self) -> None:
+        """auto's picks depend on the portrait rule: drop its outputs so the next restore picks again."""
+        for doc in self.session.photos:
+            touched = [f for f in doc.faces if f.result is not None and AUTO in f.result.outputs]
+            for face in touched:
+                face.result.forget(AUTO)
+                face.metrics.pop(AUTO, None)
+            if touched:
+                doc.restored_signature = ()  # the composite holds the old picks: stale until restored again
+                self.session.changed(doc)
 
     def change_settings(self, settings: AppSettings) -> None:
         """The settings dialog's OK: apply and save, and let every model list show the (new) default model."""

@@ -226,3 +226,27 @@ def test_no_harm_setting_is_saved_and_recomposes(qtbot, make_window, tiny_weight
     assert not w.controller.is_stale(doc) and doc.restored_signature[2] is False
     assert not np.array_equal(before, doc.restored)
     assert all(c.check.text().startswith("✗") and "pasted" in c.check.text() for c in w.face_strip.cards)
+
+
+def test_portrait_preference_reaches_the_engine_and_a_change_picks_again(qtbot, make_window, tiny_weights, photo,
+                                                                          monkeypatch):
+    """group_small.jpg has 3 faces: a portrait under the default rule (at most 4), a group photo at 2. The setting
+    travels in RestoreSettings, and changing it drops auto's picks, so the next restore chooses again."""
+    from engine import auto
+    from app.ui.settings_dialog import SettingsDialog
+
+    monkeypatch.setattr(auto, "AUTO_BANDS", (auto.Band(0, float("inf"), ("sparnet",), "group band",
+                                                       portrait=("sparnet-blind",), portrait_why="portrait band"),))
+    w, doc = loaded_window(qtbot, make_window, photo)
+    assert all(f.variant("auto") == "sparnet-blind" for f in doc.faces)
+    dlg = SettingsDialog(w.controller, w)
+    assert dlg.portrait.value() == 4
+    dlg.portrait.setValue(2)
+    dlg.accept()
+    assert w.controller.restore_settings().portrait_faces == 2
+    assert not any(f.has_output("auto") for f in doc.faces) and w.controller.is_stale(doc)
+    assert not any(n.startswith("auto:") for f in doc.faces for n in f.result.notes)
+    w.controller.restore(doc)
+    wait_idle(qtbot, w)
+    assert all(f.variant("auto") == "sparnet" for f in doc.faces) and not w.controller.is_stale(doc)
+    assert any("group band" in n for n in doc.faces[0].result.notes)

@@ -118,10 +118,11 @@ def test_settings_dialog_saves_and_reloads(qtbot, make_window):
     dlg.detector_model.edit.setText("/models/yunet.onnx")
     dlg.output.edit.setText("/tmp/restored")
     dlg.device.setCurrentIndex(dlg.device.findData("cpu"))
+    dlg.portrait.setValue(0)
     dlg.accept()
     s = load_settings()
-    assert (s.scale, s.detector, s.detector_model, s.output_dir, s.device) == \
-        (4.0, "yunet", "/models/yunet.onnx", "/tmp/restored", "cpu")
+    assert (s.scale, s.detector, s.detector_model, s.output_dir, s.device, s.portrait_faces) == \
+        (4.0, "yunet", "/models/yunet.onnx", "/tmp/restored", "cpu", 0)
     assert w.controller.settings.scale == 4.0
 
 
@@ -129,9 +130,10 @@ def test_broken_settings_file_falls_back_to_defaults(tmp_path):
     from app.settings import AppSettings, load_settings
 
     path = tmp_path / "settings.json"
-    path.write_text('{"scale": "huge", "device": "tpu", "unknown": 1, "export_quality": 500}')
+    path.write_text('{"scale": "huge", "device": "tpu", "unknown": 1, "export_quality": 500, "portrait_faces": "x"}')
     s = load_settings(path)
     assert (s.scale, s.device, s.export_quality) == (AppSettings().scale, "auto", 100)
+    assert s.portrait_faces == AppSettings().portrait_faces and s.restore_settings().portrait_faces == 4
     path.write_text("{not json")
     assert load_settings(path) == AppSettings()
 

@@ -292,3 +292,18 @@ def test_orientation_and_metadata_reach_the_result(tmp_path, front_row):
     back = Image.Exif()
     back.load(result.metadata.exif)
     assert back.get(0x0112) == 1 and back.get(0x010F) == "Camera"
+
+
+def test_forget_drops_one_labels_output_checks_and_notes():
+    from engine.restore import FaceResult
+
+    face = FaceResult(index=0, box=(0, 0, 40, 40), score=1.0, landmarks5=np.zeros((5, 2), np.float32),
+                      landmarks68=None)
+    for label in ("auto", "fsrnet"):
+        face.outputs[label] = np.zeros((8, 8, 3), np.uint8)
+        face.seconds[label] = 0.1
+        face.notes.append(f"{label}: face is 40 px")
+    face.chosen["auto"] = "sparnet-blind"
+    face.forget("auto")
+    assert list(face.outputs) == ["fsrnet"] and list(face.seconds) == ["fsrnet"] and not face.chosen
+    assert face.notes == ["fsrnet: face is 40 px"]

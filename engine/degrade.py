@@ -158,6 +158,9 @@ class PhotoRecipe:
     jpeg_p: float = 0.85
     jpeg_quality: tuple[int, int] = (30, 96)  # [low, high)
     jpeg_twice_p: float = 0.25
+    # drawn sizes: the chance that the face is exactly the crop's own resolution (a face at least as large as the crop,
+    # which the aligner takes 1:1 or shrinks): no resampling blur at all, only the photo's own damage
+    full_size_p: float = 0.0
 
 
 PHOTO = PhotoRecipe()
@@ -169,6 +172,10 @@ PHOTO_LARGE = dataclasses.replace(PHOTO, min_fraction=LARGE_FACE_MIN_FRACTION)
 PHOTO_MILD = PhotoRecipe(min_fraction=0.45, blur_p=0.6, gauss_sigma=(0.2, 1.5), motion_px=(2.0, 4.5),
                          defocus_radius=(0.6, 1.6), noise_p=0.7, noise_sigma=(1.0, 8.0), grain_gain=(0.05, 0.35),
                          jpeg_p=0.85, jpeg_quality=(35, 96), jpeg_twice_p=0.2)
+# photo_mild_full: photo_mild with one face in five at the crop's own resolution. A large-face restorer trained on
+# photo_mild almost never saw a face without resampling blur (sides are drawn continuously and cubic-upsampled), so it
+# restored a face at exactly its crop size (a portrait's) by barely more than Lanczos; session 11's HD training.
+PHOTO_MILD_FULL = dataclasses.replace(PHOTO_MILD, full_size_p=0.2)
 
 
 def photo_blur(img: np.ndarray, rng: np.random.Generator, recipe: PhotoRecipe = PHOTO) -> np.ndarray:
@@ -229,7 +236,9 @@ def _photo_with(recipe: PhotoRecipe, hr: np.ndarray, lr_size: int | None,
     if lr_size and lr_size != size:
         side = int(lr_size)
     else:  # no size, or the HR size itself (a same-size pair's lr_size): draw the face's size in the photo
-        side = photo_size(size, rng, min_px=max(PHOTO_MIN_PX, round(recipe.min_fraction * size)))
+        # rng drawn only for recipes that use it: the older recipes' random streams stay as they were
+        full = recipe.full_size_p > 0 and rng.random() < recipe.full_size_p
+        side = size if full else photo_size(size, rng, min_px=max(PHOTO_MIN_PX, round(recipe.min_fraction * size)))
     small = photo_at_size(hr, side, rng, recipe)
     if side == size:
         return small
@@ -253,6 +262,11 @@ def photo_mild(hr: np.ndarray, lr_size: int | None = None, rng: np.random.Genera
     """The large-face restorers' degradation (:data:`PHOTO_MILD`): faces from 45 % of the HR size up, lighter
     blur, noise and JPEG than :func:`photo`."""
     return _photo_with(PHOTO_MILD, hr, lr_size, rng)
+
+
+def photo_mild_full(hr: np.ndarray, lr_size: int | None = None, rng: np.random.Generator | None = None) -> np.ndarray:
+    """:func:`photo_mild` with faces at the crop's own resolution one time in five (:data:`PHOTO_MILD_FULL`)."""
+    return _photo_with(PHOTO_MILD_FULL, hr, lr_size, rng)
 
 
 def face_size_bench(hr: np.ndarray, side: int, rng: np.random.Generator) -> np.ndarray:
@@ -293,8 +307,9 @@ def learned_uint8(lr_faces: np.ndarray, degrader: torch.nn.Module) -> np.ndarray
 
 # Per-sample degradations (uint8 HR -> uint8 LR). "learned" is batch-level (a network) and is applied by the caller.
 DEGRADATIONS: dict[str, Callable[..., np.ndarray]] = {"bicubic8": bicubic_x8, "blind": blind, "photo": photo,
-                                                      "photo_large": photo_large, "photo_mild": photo_mild}
-NAMES = ("bicubic8", "blind", "photo", "photo_large", "photo_mild", "learned")
+                                                      "photo_large": photo_large, "photo_mild": photo_mild,
+                                                      "photo_mild_full": photo_mild_full}
+NAMES = ("bicubic8", "blind", "photo", "photo_large", "photo_mild", "photo_mild_full", "learned")
 
 
 def degrade(name: str, hr: np.ndarray, lr_size: int | None = None,

@@ -33,7 +33,7 @@ class TrainConfig:
     optimizer: str | None = None  # "rmsprop" | "adam"
     # None: the recipe's, else "constant"; "poly" (power 0.3 to 0), "cosine", "linear_tail" (to 0 over the last half)
     scheduler: str | None = None
-    degradation: str | None = None  # "bicubic8" | "blind" | "photo" | "photo_large" | "photo_mild" | "learned"
+    degradation: str | None = None  # engine.degrade.NAMES: "bicubic8", "blind", "photo", "photo_mild", "learned", ...
     run_dir: str | None = None  # default experiments/<model>
     resume: bool = False
     seed: int = 123

@@ -72,7 +72,8 @@ def test_learned_applies_the_network():
     assert D.learned(x, _Shift()).shape == x.shape
 
 
-@pytest.mark.parametrize("name, recipe", [("photo_large", D.PHOTO_LARGE), ("photo_mild", D.PHOTO_MILD)])
+@pytest.mark.parametrize("name, recipe", [("photo_large", D.PHOTO_LARGE), ("photo_mild", D.PHOTO_MILD),
+                                          ("photo_mild_full", D.PHOTO_MILD_FULL)])
 def test_large_face_degradations_draw_only_large_faces(monkeypatch, name, recipe):
     """The large-face restorers train on faces whose source side is at least the recipe's fraction of their HR size,
     drawn over that whole range; a fixed lr_size still wins."""
@@ -108,3 +109,24 @@ def test_photo_mild_damages_less_than_photo():
 def cv2_smooth(img: np.ndarray) -> np.ndarray:
     import cv2
     return cv2.GaussianBlur(img, (0, 0), 2.0)
+
+
+def test_photo_mild_full_keeps_a_fifth_of_the_faces_at_the_crop_size_and_older_streams_unchanged(monkeypatch):
+    """photo_mild_full draws the crop's own size about one time in five; photo_mild's random stream is the one it had
+    before the option existed (same draws for a seed), so its trained models' validation sets do not move."""
+    sides = {}
+    real = D.photo_at_size
+    hr = (np.random.default_rng(0).random((64, 64, 3)) * 255).astype(np.uint8)
+    for name in ("photo_mild", "photo_mild_full"):
+        drawn = []
+        monkeypatch.setattr(D, "photo_at_size", lambda hr, side, rng, rec: drawn.append(side) or real(hr, side, rng, rec))
+        rng = np.random.default_rng(5)
+        for _ in range(400):
+            D.degrade(name, hr, rng=rng)
+        sides[name] = np.array(drawn)
+    full = np.mean(sides["photo_mild_full"] == 64) - np.mean(sides["photo_mild"] == 64)
+    assert 0.12 < full < 0.28, full
+    rng = np.random.default_rng(9)
+    expect_side = D.photo_size(64, rng, min_px=max(D.PHOTO_MIN_PX, round(D.PHOTO_MILD.min_fraction * 64)))
+    monkeypatch.setattr(D, "photo_at_size", lambda hr, side, rng, rec: np.full_like(hr, side))
+    assert D.degrade("photo_mild", hr, rng=np.random.default_rng(9))[0, 0, 0] == expect_side

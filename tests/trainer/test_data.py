@@ -21,7 +21,7 @@ def test_hd_patches_cut_the_same_window_after_the_full_face_degradation(shared_d
         np.testing.assert_array_equal(patch[key].numpy(), full[key].numpy()[:, y:y + 128, x:x + 128])
 
 
-@pytest.mark.parametrize("degradation", ["photo", "photo_large", "photo_mild"])
+@pytest.mark.parametrize("degradation", ["photo", "photo_large", "photo_mild", "photo_mild_full"])
 def test_same_size_pairs_draw_the_face_size_per_sample(monkeypatch, degradation):
     """A blind restorer's spec has lr_size == hr_size; the sample must still come from a face drawn at many sizes in
     the photo (a bug once trained the HD restorer at its full size only, never on a downscaled face)."""

@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from engine import zoo
+from engine.degrade import NAMES as DEGRADATION_NAMES
 from engine.degrade import learned_uint8, pil_resize
 from engine.metrics import psnr_y, ssim_y
 from engine.models.registry import Variant, to_uint8
@@ -40,7 +41,7 @@ class Recipe:
     defaults: ClassVar[dict[str, Any]] = {}
     # Recipe options (config `options:`), with their defaults; unknown options are an error.
     options: ClassVar[dict[str, Any]] = {}
-    degradations: ClassVar[tuple[str, ...]] = ("bicubic8", "blind", "photo", "photo_large", "photo_mild", "learned")
+    degradations: ClassVar[tuple[str, ...]] = DEGRADATION_NAMES  # every one engine.degrade knows
     licence: ClassVar[str] = "non-commercial research use (inherits UTKFace/CelebA/LFW terms)"
 
     def __init__(self, cfg: TrainConfig, variant: Variant, precision: Precision, log: Callable[[str], None]):

@@ -44,7 +44,12 @@ class Events:
             self.add_file(target)
 
     def add_file(self, path: str | Path) -> None:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        """Also write to `path`; a file already written to is not added twice (a config's `events:` may name the run
+        folder's own events.jsonl, which would otherwise get every line twice)."""
+        path = Path(path)
+        if any(Path(f.name).resolve() == path.resolve() for f in self._owned):
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
         f = open(path, "a", encoding="utf-8")
         self._sinks.append(f)
         self._owned.append(f)

@@ -187,3 +187,16 @@ def test_existing_run_needs_resume_and_corrupt_state_is_reported(faces_csv, tmp_
     (run / "training_states" / "2.state").write_bytes(b"garbage")
     assert train(tiny_config(faces_csv, run, steps=3, resume=True), str(tmp_path / "e2.jsonl")) == 2
     assert "2.state" in read_events(tmp_path / "e2.jsonl")[-1]["message"]
+
+
+def test_events_file_named_twice_gets_each_event_once(tmp_path):
+    """A config's `events:` naming the run folder's own events.jsonl: one sink, not two copies of every line."""
+    from trainer.events import Events
+
+    path = tmp_path / "run" / "events.jsonl"
+    events = Events(str(path))
+    events.add_file(tmp_path / "run" / ".." / "run" / "events.jsonl")
+    events.add_file(tmp_path / "other.jsonl")
+    events.emit("log", message="once")
+    events.close()
+    assert path.read_text().count('"once"') == 1 and (tmp_path / "other.jsonl").read_text().count('"once"') == 1

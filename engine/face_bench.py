@@ -225,6 +225,18 @@ def merge(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
+def drop(report: dict[str, Any], names: Sequence[str]) -> dict[str, Any]:
+    """`report` without the rows of `names` (weights no longer shipped); the baselines and other rows stay."""
+    missing = [n for n in names if n not in report["models"]]
+    if missing:
+        raise ValueError(f"cannot drop {', '.join(missing)}: not in the report ({', '.join(report['models'])})")
+    gone = set(names)
+    return {**report, "models": [m for m in report["models"] if m not in gone],
+            "sizes": {s: {k: v for k, v in rows.items() if k not in gone} for s, rows in report["sizes"].items()},
+            "choices": {s: {k: v for k, v in rows.items() if k not in gone}
+                        for s, rows in report.get("choices", {}).items()}}
+
+
 METRICS = (("psnr_y", "PSNR-Y (dB)", "{:.2f}"), ("ssim_y", "SSIM-Y", "{:.4f}"),
            ("identity", "identity cosine", "{:.3f}"), ("nrmse", "landmark NRMSE", "{:.4f}"))
 

@@ -34,6 +34,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--update", action="store_true",
                         help="face-size benchmark: add these models' rows to the --json report (same faces, sizes "
                         "and options; rerun only the weights that changed), then write every output from the merge")
+    parser.add_argument("--drop", default="", metavar="MODELS",
+                        help="with --update: also remove these models' rows (weights no longer shipped)")
     parser.add_argument("--photo-faces", type=int, default=1, metavar="N",
                         help="face-size benchmark: how many faces each face's photo counts as for auto's portrait "
                         "rule (default 1: a photo per face; e.g. 28 measures what a group photo gets)")
@@ -70,6 +72,11 @@ def run_face_sizes(args: argparse.Namespace) -> int:
     try:
         sizes = parse_sizes(args.face_sizes)
         old = earlier_report(args.json) if args.update else None  # checked before the long run
+        dropped = [m.strip() for m in getattr(args, "drop", "").split(",") if m.strip()]
+        if dropped and old is None:
+            raise ValueError("--drop works with --update (it removes rows from an existing report)")
+        if dropped:
+            old = face_bench.drop(old, dropped)  # checked before the long run too
         faces = face_bench.load_faces(args.data, args.limit, args.tail)
         names = [m.strip() for m in args.models.split(",") if m.strip()]
         report = face_bench.run(faces, names, sizes, judge=not args.no_judge, device=args.device,

@@ -133,3 +133,15 @@ def test_update_needs_an_existing_report_before_any_work(shared_data, tmp_path, 
     rc = main(["eval", "--face-sizes", "16", "-m", "fsrnet", "--data", str(shared_data / "celeba_val128"),
                "--json", str(tmp_path / "none.json"), "--update"])
     assert rc == 1 and "--update: needs --json naming an existing report" in capsys.readouterr().out
+
+
+def test_drop_removes_rows_of_weights_no_longer_shipped(shared_data, tmp_path, capsys):
+    old = _report(["auto", "a", "b"], 21.0)
+    kept = face_bench.drop(old, ["a"])
+    assert kept["models"] == ["auto", "b"] and "a" not in kept["sizes"]["16"] and "a" not in kept["choices"]["32"]
+    assert kept["sizes"]["16"]["lanczos"] == old["sizes"]["16"]["lanczos"] and "a" in old["models"]
+    with pytest.raises(ValueError, match="cannot drop z: not in the report"):
+        face_bench.drop(old, ["z"])
+    rc = main(["eval", "--face-sizes", "16", "-m", "fsrnet", "--data", str(shared_data / "celeba_val128"),
+               "--drop", "a"])
+    assert rc == 1 and "--drop works with --update" in capsys.readouterr().out

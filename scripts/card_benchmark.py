@@ -2,7 +2,7 @@
 
 The card then carries the numbers of the README's benchmark tables, from the same JSON reports:
 
-    python scripts/card_benchmark.py resources/weights/sparnet-blind.json \
+    python scripts/card_benchmark.py resources/weights/sparnet-blind-u.json \
         docs/results/face_sizes_celeba_val128.json docs/results/face_sizes_ffhq256_val.json
 """
 from __future__ import annotations

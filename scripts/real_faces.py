@@ -7,9 +7,9 @@ Lanczos, what every restoration is pasted into), so sharpness compares pixel for
 untouched (no-harm check, or auto keeping the original) look like the first column; the label says so.
 
     python scripts/real_faces.py ../shared/data/photos/solvay_conference_1927.jpg --front-row -n 5 \
-        -m auto,sparnethd-blind256,sparnet-blind-large,sparnet-blind-u,sparnet-blind,fsrnet-blind,fsrnet -o docs/results/real_solvay.png
+        -m auto,sparnethd-blind256,sparnet-blind-large,sparnet-blind-u,sparnet-blind-gan,fsrnet-blind,fsrnet -o docs/results/real_solvay.png
     python scripts/real_faces.py ../shared/data/photos/crowd_1.jpg -n 5 -s 4 \
-        -m auto,sparnethd-blind256,sparnet-blind-large,sparnet-blind-u,sparnet-blind,fsrnet-blind,fsrnet -o docs/results/real_crowd.png
+        -m auto,sparnethd-blind256,sparnet-blind-large,sparnet-blind-u,sparnet-blind-gan,fsrnet-blind,fsrnet -o docs/results/real_crowd.png
 """
 from __future__ import annotations
 

@@ -24,7 +24,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     a("--lr", type=float, help="learning rate (recipe default otherwise)")
     a("--optimizer", choices=["rmsprop", "adam"], help="optimiser (FSRNet default rmsprop, as the paper)")
     a("--scheduler", choices=["constant", "poly", "cosine", "linear_tail"], help="learning-rate schedule")
-    a("--degradation", choices=["bicubic8", "blind", "photo", "learned"], help="how LR inputs are made from the faces")
+    a("--degradation", help="how LR inputs are made from the faces: a name of engine.degrade.NAMES (bicubic8, blind, "
+      "photo, photo_mild_full, ...; checked before training starts)")
     a("--run-dir", dest="run_dir", help="run folder (default experiments/<model>)")
     a("--resume", action="store_true", default=None, help="continue the run in --run-dir from its last checkpoint")
     a("--config", help="YAML file with any of these settings (and recipe `options:`)")

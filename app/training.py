@@ -13,7 +13,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-DEGRADATIONS = ("bicubic8", "blind", "photo", "learned")
+WEIGHTS_OWN = "as the weights were trained"  # the fine-tune dialog's first choice: no --degradation flag
+
+
+def degradation_choices() -> list[str]:
+    """What the fine-tune dialog offers: the init weights' own degradation (from their card; the recipe's default
+    when training from scratch), then every name engine.degrade knows."""
+    from engine.degrade import NAMES
+
+    return [WEIGHTS_OWN, *NAMES]
 PREPARE_SIZES = {"coarse128": 128, "ffhq512": 512}
 
 
@@ -64,7 +72,7 @@ class TrainRequest:
     source: Path  # a photo folder, or a prepared dataset / aligned folder with landmarks68.csv
     model: str = "fsrnet"
     prepared: bool = True  # False: prepare `source` first (detect, crop, landmarks) into run_dir/dataset
-    degradation: str = "bicubic8"
+    degradation: str = ""  # "" : what the init weights were trained on (their card), else the recipe's default
     steps: int = 1000
     batch: int = 8
     lr: float | None = None  # None: the recipe's default (meant for training from scratch)
@@ -105,9 +113,11 @@ class TrainRequest:
     def train_args(self, events: str | Path = "-", resume: bool = False) -> list[str]:
         assert self.run_dir is not None, "call resolved() first"
         args = ["train", "-m", self.model, "--data", str(self.dataset_dir), "--run-dir", str(self.run_dir),
-                "--steps", str(self.steps), "--batch", str(self.batch), "--degradation", self.degradation,
+                "--steps", str(self.steps), "--batch", str(self.batch),
                 "--events", str(events), "--log-every", str(self.log_every), "--export", "user",
                 "--export-name", self.export_name]
+        if self.degradation and self.degradation != WEIGHTS_OWN:
+            args += ["--degradation", self.degradation]
         if self.lr:
             args += ["--lr", f"{self.lr:g}"]
         if self.val is not None:

@@ -45,6 +45,8 @@ BAD_INPUT = (DataError, ConfigError, zoo.CheckpointError, zoo.WeightsNotFound, z
 def resolve_config(cfg: TrainConfig) -> TrainConfig:
     """Fill what neither the file nor the command line set from the recipe, and validate everything."""
     recipe = for_model(cfg.model)
+    if cfg.degradation is None and cfg.init:
+        cfg = dataclasses.replace(cfg, degradation=trained_degradation(cfg.init, recipe))
     filled = {k: v for k, v in recipe.defaults.items() if getattr(cfg, k) is None}
     if cfg.init and cfg.lr is None and "lr" in filled:
         # Fine-tuning from trained weights with the from-scratch rate and a fresh optimiser state wrecks them in a
@@ -62,6 +64,19 @@ def resolve_config(cfg: TrainConfig) -> TrainConfig:
     check_values(cfg)
     recipe.check(cfg)
     return cfg
+
+
+def trained_degradation(init: str | Path, recipe: type[Recipe]) -> str | None:
+    """The degradation the init weights were trained on, from their card (None when it names none this recipe
+    trains with). Fine-tuning a blind restorer under the recipe's default, the papers' x8 protocol, would unlearn
+    what it is for: an unset degradation follows the weights."""
+    try:
+        card = zoo.read_card(init)
+    except (zoo.CheckpointError, OSError):
+        return None  # the weights' loader reports a bad card with its own message
+    training = card.get("training")
+    name = training.get("degradation") if isinstance(training, dict) else None
+    return name if name in recipe.degradations else None
 
 
 class Cancel:

@@ -25,7 +25,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     a("--optimizer", choices=["rmsprop", "adam"], help="optimiser (FSRNet default rmsprop, as the paper)")
     a("--scheduler", choices=["constant", "poly", "cosine", "linear_tail"], help="learning-rate schedule")
     a("--degradation", help="how LR inputs are made from the faces: a name of engine.degrade.NAMES (bicubic8, blind, "
-      "photo, photo_mild_full, ...; checked before training starts)")
+      "photo, photo_mild_full, ...). Default: the one the --init weights' card names, else the recipe's")
     a("--run-dir", dest="run_dir", help="run folder (default experiments/<model>)")
     a("--resume", action="store_true", default=None, help="continue the run in --run-dir from its last checkpoint")
     a("--config", help="YAML file with any of these settings (and recipe `options:`)")

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QComboBox, QDialog, QFor
                                QLineEdit, QPlainTextEdit, QProgressBar, QPushButton, QRadioButton, QSpinBox,
                                QSplitter, QVBoxLayout, QWidget)
 
-from ..training import DEGRADATIONS, RunState, TrainRequest, format_eta
+from ..training import RunState, TrainRequest, degradation_choices, format_eta
 from ..training_run import Phase, check_request
 from .settings_dialog import PathField
 from .training_process import TrainerProcess
@@ -81,9 +81,12 @@ class FineTuneDialog(QDialog):
         self.init.setChecked(True)
         form.addRow("", self.init)
         self.degradation = QComboBox()
-        self.degradation.addItems(DEGRADATIONS)
-        self.degradation.setToolTip("bicubic8: the papers' x8 protocol; blind: blur/resize/noise/JPEG (old photos); "
-                                    "learned: SelFSR's degradation network")
+        self.degradation.addItems(degradation_choices())
+        self.degradation.setToolTip(
+            "How the low-quality inputs are made from your faces. First choice: what the starting weights were "
+            "trained on (the papers' x8 protocol when training from scratch). bicubic8: the papers' x8 protocol; "
+            "blind: blur/resize/noise/JPEG (old photos); photo*: real-photo damage at the face's own size (the blind "
+            "restorers); learned: SelFSR's degradation network")
         form.addRow("Degradation", self.degradation)
         nums = QHBoxLayout()
         self.steps = QSpinBox()

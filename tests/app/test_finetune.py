@@ -54,6 +54,21 @@ def test_train_args_resume_and_prepare(tmp_path):
     assert photos.train_args()[photos.train_args().index("--data") + 1] == str(tmp_path / "run" / "dataset")
 
 
+def test_degradation_follows_the_weights_unless_chosen(tmp_path):
+    """No --degradation by default: the trainer then takes the one the init weights' card names (a blind restorer
+    fine-tuned from the dialog stays blind); an explicit choice is passed as is; every engine name is offered."""
+    from app.training import WEIGHTS_OWN, degradation_choices
+    from engine.degrade import NAMES
+
+    req = TrainRequest(source=tmp_path, model="sparnet-blind-u", run_dir=tmp_path / "r").resolved()
+    assert "--degradation" not in req.train_args()
+    assert "--degradation" not in TrainRequest(source=tmp_path, degradation=WEIGHTS_OWN,
+                                               run_dir=tmp_path / "r").resolved().train_args()
+    chosen = TrainRequest(source=tmp_path, degradation="photo_mild_full", run_dir=tmp_path / "r").resolved()
+    assert chosen.train_args()[chosen.train_args().index("--degradation") + 1] == "photo_mild_full"
+    assert degradation_choices() == [WEIGHTS_OWN, *NAMES]
+
+
 def test_finetune_runs_cancels_resumes_and_lists_the_new_model(qtbot, make_window, shared_data, tmp_path):
     """Real trainer, full-size FSRNet, batch 2: cancel after the first steps, resume, finish (about 30 s here)."""
     from app.ui.finetune import FineTuneDialog

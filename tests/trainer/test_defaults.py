@@ -37,3 +37,19 @@ def test_numeric_recipe_options_given_on_the_command_line_become_numbers():
     assert opt["perceptual_weight"] == pytest.approx(0.05)
     with pytest.raises(ConfigError, match="adv_weight must be a number"):
         fsrgan.resolve_options(parse_options(["adv_weight=strong"]))
+
+
+def test_fine_tuning_keeps_the_degradation_the_weights_were_trained_on(tmp_path):
+    """A blind restorer fine-tuned without --degradation must not fall back to the papers' x8 protocol."""
+    import json
+
+    weights = tmp_path / "w.safetensors"
+    weights.write_bytes(b"")  # only its card is read here
+    weights.with_suffix(".json").write_text(json.dumps({"variant": "sparnet-blind-u",
+                                                        "training": {"degradation": "photo_mild"}}))
+    base = dict(model="sparnet-blind-u", data=str(tmp_path))
+    assert resolve_config(TrainConfig(**base, init=str(weights))).degradation == "photo_mild"
+    assert resolve_config(TrainConfig(**base, init=str(weights), degradation="blind")).degradation == "blind"
+    assert resolve_config(TrainConfig(**base)).degradation == "bicubic8"  # from scratch: the recipe's default
+    weights.with_suffix(".json").write_text(json.dumps({"training": {"degradation": "sharpen"}}))
+    assert resolve_config(TrainConfig(**base, init=str(weights))).degradation == "bicubic8"  # unknown: ignored

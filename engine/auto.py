@@ -36,7 +36,7 @@ class Band:
 
     @property
     def span(self) -> str:
-        """The band's sizes in words: "44-56 px", "175 px and up"."""
+        """The band's sizes in words: "44-56 px", "200 px and up"."""
         return f"{self.min_px:g}-{self.max_px:g} px" if self.max_px != float("inf") else f"{self.min_px:g} px and up"
 
     def ordered(self, portrait: bool) -> tuple[str, ...]:
@@ -65,8 +65,14 @@ class Band:
 #   0.15 s OpenVINO f32 / 0.08 s bf16), which would multiply a group photo's time (the Solvay photo's 28 faces are
 #   72-112 px). So a portrait (at most RestoreSettings.portrait_faces faces) gets it from 56 px, a group photo from
 #   112 px; `-m sparnethd` asks for it on every face.
-# - FFHQ faces (coarse side): 93/116/139/163/186 px: the HD restorer +0.82/+0.68/+0.63/+0.39/+0.02: above ~175 px
-#   what is left to gain is within the noise, so those faces keep the photo's own pixels.
+# - FFHQ faces (coarse side): 93/116/139/163/186 px: the HD restorer (third version, session 11)
+#   +0.82/+0.71/+0.70/+0.52/+0.26 (the second gained only +0.02 at 186 px, the third was trained with one face in five
+#   at the crop's own resolution). Larger faces, from hd512 (never trained on by it; `python
+#   scripts/landmarks_folder.py ../shared/data/hd512 -o runs/hd512_lm`, then `fsr-studio eval --face-sizes
+#   256,320,384,512 -m sparnethd-blind256 --data runs/hd512_lm --limit 40 --no-judge`): +0.34/+0.12/-0.14/-0.98 at
+#   256/320/384/512 px (crops of ~186/233/280/373 px). So it serves faces up to 200 px; above that the gain fades
+#   and past ~250 px turns into a loss (its 256 px crop holds fewer pixels than the photo), so they keep the photo's
+#   own pixels.
 AUTO_BANDS: tuple[Band, ...] = (
     Band(0, 20, ("sparnet-blind-u", "sparnet-blind", "sparnet-light3d", "selfsr-lite", "fsrnet"),
          "tiny face: blind 128 restorer (x8 weights as fallback)"),
@@ -76,8 +82,8 @@ AUTO_BANDS: tuple[Band, ...] = (
     Band(56, 112, ("sparnet-blind-large", "sparnet-blind"),
          "blind 128 restorer trained on the milder damage of larger faces (a group photo: the HD one costs ~7-10x)",
          portrait=("sparnethd-blind256",), portrait_why="few faces: HD 256 restorer, the best from ~56 px"),
-    Band(112, 175, ("sparnethd-blind256", "sparnet-blind-large"), "large face: HD 256 restorer"),
-    Band(175, float("inf"), (), "very large face: no restorer here beats its own pixels"),
+    Band(112, 200, ("sparnethd-blind256", "sparnet-blind-large"), "large face: HD 256 restorer"),
+    Band(200, float("inf"), (), "very large face: the photo holds more detail than the HD restorer's 256 px crop"),
 )
 
 FAMILY_PREFERENCE: dict[str, tuple[str, ...]] = {

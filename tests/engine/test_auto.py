@@ -187,7 +187,7 @@ def test_auto_with_no_weights_keeps_every_face():
 
 
 def test_run_notes_tell_missing_weights_from_the_bands_left_empty_on_purpose():
-    """The band above ~175 px has no candidates by design: the run note says why, not "no weights for" nobody."""
+    """The band above ~200 px has no candidates by design: the run note says why, not "no weights for" nobody."""
     from engine.batch import model_notes
     from engine.restore import AutoModel, LazyModels
 

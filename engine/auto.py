@@ -49,30 +49,30 @@ class Band:
 # Face size in the photo -> candidates. Measured with the face-size benchmark on faces the weights never trained on
 # (the 200 faces held out of faces128 by the blind 128 restorers' training, first 100 by name; the 100 faces held
 # out of ffhq256's training split by the HD restorer's, `--tail 300 --limit 100`; never the validation sets), with the
-# residual paste, session 10 weights: `python scripts/holdout_folder.py ../shared/data/faces128 200 -o
-# runs/holdout128`, then `fsr-studio eval --face-sizes 12,16,24,32,48,64 -m
-# fsrnet-blind,sparnet-blind-u,sparnet-blind-large --data runs/holdout128 --limit 100 --no-judge`, `fsr-studio eval
-# --face-sizes 48,64,96,128 -m sparnethd-blind256,sparnet-blind-large --data runs/holdout128 --limit 100 --no-judge`
-# and `fsr-studio eval --face-sizes 128,160,192,224,256 -m sparnethd-blind256 --data ../shared/data/ffhq256 --tail
-# 300 --limit 100 --no-judge`. Sizes below are the coarse crop's side: the face's size on faces128, 0.73 x it on FFHQ
-# crops.
+# residual paste; the 128 restorers of session 10, the HD restorer's fourth version (session 12): `python
+# scripts/holdout_folder.py ../shared/data/faces128 200 -o runs/holdout128`, then `fsr-studio eval --face-sizes
+# 12,16,24,32,48,64 -m fsrnet-blind,sparnet-blind-u,sparnet-blind-large --data runs/holdout128 --limit 100
+# --no-judge`, `fsr-studio eval --face-sizes 48,64,96,128 -m sparnethd-blind256,sparnet-blind-large --data
+# runs/holdout128 --limit 100 --no-judge` and `fsr-studio eval --face-sizes 128,160,192,224,256 -m sparnethd-blind256
+# --data ../shared/data/ffhq256 --tail 300 --limit 100 --no-judge`. Sizes below are the coarse crop's side: the
+# face's size on faces128, 0.73 x it on FFHQ crops.
 # - 12-32 px: sparnet-blind-u +0.97/+1.10/+1.06/+1.06 dB over Lanczos at 12/16/24/32, sparnet-blind-large
 #   +0.25/+0.36/+0.50/+0.75, fsrnet-blind +0.54/+0.61/+0.58/+0.50; the x8 weights +0.0-0.15 (the fallback).
-# - 48 px: sparnet-blind-large +1.07, sparnet-blind-u +1.01, the HD restorer +0.79: the edge is at 44 px.
-# - 64/96/128 px: the HD restorer +0.82/+0.56/+0.48, sparnet-blind-large +0.78/+0.39/+0.21 (sparnet-blind-u +0.72 at
+# - 48 px: sparnet-blind-large +1.07, sparnet-blind-u +1.01, the HD restorer +0.82: the edge is at 44 px.
+# - 64/96/128 px: the HD restorer +0.90/+0.53/+0.47, sparnet-blind-large +0.78/+0.39/+0.21 (sparnet-blind-u +0.72 at
 #   64): the HD restorer is the best from ~56 px but costs ~7-10x a 128 restorer per face (`fsr-studio bench --models
 #   sparnet-blind-large,sparnethd-blind256 --batches 8 --repeat 2 --threads 1`: 1.13 s fp32 / 0.78 s bf16 against
 #   0.15 s OpenVINO f32 / 0.08 s bf16), which would multiply a group photo's time (the Solvay photo's 28 faces are
 #   72-112 px). So a portrait (at most RestoreSettings.portrait_faces faces) gets it from 56 px, a group photo from
 #   112 px; `-m sparnethd` asks for it on every face.
-# - FFHQ faces (coarse side): 93/116/139/163/186 px: the HD restorer (third version, session 11)
-#   +0.82/+0.71/+0.70/+0.52/+0.26 (the second gained only +0.02 at 186 px, the third was trained with one face in five
-#   at the crop's own resolution). Larger faces, from hd512 (never trained on by it; `python
-#   scripts/landmarks_folder.py ../shared/data/hd512 -o runs/hd512_lm`, then `fsr-studio eval --face-sizes
-#   256,320,384,512 -m sparnethd-blind256 --data runs/hd512_lm --limit 40 --no-judge`): +0.34/+0.12/-0.14/-0.98 at
-#   256/320/384/512 px (crops of ~186/233/280/373 px). So it serves faces up to 200 px; above that the gain fades
-#   and past ~250 px turns into a loss (its 256 px crop holds fewer pixels than the photo), so they keep the photo's
-#   own pixels.
+# - FFHQ faces (coarse side): 93/116/139/163/186 px: the HD restorer's fourth version (session 12)
+#   +0.87/+0.75/+0.76/+0.60/+0.36 (the second gained only +0.02 at 186 px; the third, +0.26 there, was the first
+#   trained with one face in five at the crop's own resolution). Larger faces, from hd512 (never trained on by it;
+#   `python scripts/landmarks_folder.py ../shared/data/hd512 -o runs/hd512_lm`, then `fsr-studio eval --face-sizes
+#   256,320,384,512 -m sparnethd-blind256 --data runs/hd512_lm --limit 40 --no-judge`): +0.39/+0.19/-0.06/-0.91 at
+#   256/320/384/512 px (crops of ~186/233/280/373 px; the third version +0.34/+0.12/-0.14/-0.98). So it serves
+#   faces up to 200 px; above that the gain fades and past ~250 px turns into a loss (its 256 px crop holds fewer
+#   pixels than the photo), so they keep the photo's own pixels.
 AUTO_BANDS: tuple[Band, ...] = (
     Band(0, 20, ("sparnet-blind-u", "sparnet-blind", "sparnet-light3d", "selfsr-lite", "fsrnet"),
          "tiny face: blind 128 restorer (x8 weights as fallback)"),

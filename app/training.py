@@ -22,6 +22,8 @@ def degradation_choices() -> list[str]:
     from engine.degrade import NAMES
 
     return [WEIGHTS_OWN, *NAMES]
+
+
 PREPARE_SIZES = {"coarse128": 128, "ffhq512": 512}
 
 

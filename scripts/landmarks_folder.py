@@ -1,5 +1,5 @@
 """Make a folder of aligned face crops readable by the face-size benchmark: links to the images plus a
-``landmarks68.csv`` found by the dlib detector (the face nearest the centre of each crop).
+``landmarks68.csv`` found by the dlib detector (the largest face of each crop, as `fsr-studio prepare --aligned`).
 
 The benchmark needs 68 landmarks per face; ../shared/data/hd512 ships none. With this its 512 px faces measure
 where the HD restorer stops helping (the top of its `auto` band, engine/auto.py):
@@ -16,21 +16,22 @@ import os
 import sys
 from pathlib import Path
 
+import numpy as np
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"}
 
 
 def landmark_row(path: Path) -> str | None:
-    """``name,x0,y0,...,x67,y67`` for the crop's central face, or None when dlib finds none."""
-    from engine.faces.detect import center_face, detect_faces
-    from engine.io import read_image, to_rgb8
+    """``name,x0,y0,...,x67,y67`` for the crop's face (`fsr-studio prepare --aligned`'s landmarks), or None when
+    dlib detects no face (prepare would guess from a central box; a benchmark wants measured landmarks only)."""
+    from trainer.prepare import PrepareOptions, aligned_landmarks, read_photo
 
-    rgb = to_rgb8(read_image(path).pixels)
-    face = center_face(detect_faces(rgb), rgb.shape)
-    if face is None or face.landmarks68 is None:
+    face = aligned_landmarks(read_photo(path), PrepareOptions(aligned=True))[0]
+    if face.get("fallback_box") or face.get("estimated"):
         return None
-    return path.name + "," + ",".join(f"{v:.2f}" for v in face.landmarks68.reshape(-1))
+    return path.name + "," + ",".join(f"{v:.2f}" for v in np.ravel(face["l68"]))
 
 
 def main(argv: list[str] | None = None) -> int:

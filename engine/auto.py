@@ -36,7 +36,7 @@ class Band:
 
     @property
     def span(self) -> str:
-        """The band's sizes in words: "44-56 px", "200 px and up"."""
+        """The band's sizes in words: "44-56 px", "280 px and up"."""
         return f"{self.min_px:g}-{self.max_px:g} px" if self.max_px != float("inf") else f"{self.min_px:g} px and up"
 
     def ordered(self, portrait: bool) -> tuple[str, ...]:
@@ -70,9 +70,12 @@ class Band:
 #   trained with one face in five at the crop's own resolution). Larger faces, from hd512 (never trained on by it;
 #   `python scripts/landmarks_folder.py ../shared/data/hd512 -o runs/hd512_lm`, then `fsr-studio eval --face-sizes
 #   256,320,384,512 -m sparnethd-blind256 --data runs/hd512_lm --limit 40 --no-judge`): +0.39/+0.19/-0.06/-0.91 at
-#   256/320/384/512 px (crops of ~186/233/280/373 px; the third version +0.34/+0.12/-0.14/-0.98). So it serves
-#   faces up to 200 px; above that the gain fades and past ~250 px turns into a loss (its 256 px crop holds fewer
-#   pixels than the photo), so they keep the photo's own pixels.
+#   256/320/384/512 px (crops of ~186/233/280/373 px; the third version +0.34/+0.12/-0.14/-0.98) when every face
+#   was shrunk to its 256 px crop, which holds fewer pixels than the photo. Since session 13 a face larger than that
+#   crop runs at its own resolution (Variant.native_max; the network is fully convolutional and trained on 128 px
+#   patches): the same command gives +0.39/+0.31/+0.21/-0.45 (fourth version). So it serves faces up to 280 px (the
+#   largest size measured with a gain); faces above keep the photo's own pixels: at 373 px the restorer, trained on
+#   faces at the 256 crop's scale, loses to them.
 AUTO_BANDS: tuple[Band, ...] = (
     Band(0, 20, ("sparnet-blind-u", "sparnet-blind", "sparnet-light3d", "selfsr-lite", "fsrnet"),
          "tiny face: blind 128 restorer (x8 weights as fallback)"),
@@ -83,7 +86,9 @@ AUTO_BANDS: tuple[Band, ...] = (
          "blind 128 restorer trained on the milder damage of larger faces (a group photo: the HD one costs ~7-10x)",
          portrait=("sparnethd-blind256",), portrait_why="few faces: HD 256 restorer, the best from ~56 px"),
     Band(112, 200, ("sparnethd-blind256", "sparnet-blind-large"), "large face: HD 256 restorer"),
-    Band(200, float("inf"), (), "very large face: the photo holds more detail than the HD restorer's 256 px crop"),
+    Band(200, 280, ("sparnethd-blind256",), "very large face: HD restorer at the face's own resolution"),
+    Band(280, float("inf"), (), "very large face: the photo holds more detail than the restorers measured up to "
+         "280 px add"),
 )
 
 FAMILY_PREFERENCE: dict[str, tuple[str, ...]] = {

@@ -85,9 +85,22 @@ def _choose_runner(name: str, model: Any, mode: str, device: torch.device,
     return runner, torch_mode, verdict.path, notes
 
 
+def _native_runner(name: str, model: Any, mode: str, device: torch.device) -> tuple[Any, str, str, list[str]]:
+    """A native-resolution crop (Variant.native_max) runs in PyTorch: the measured runtimes (OpenVINO, ONNX) are
+    compiled for the variant's fixed input size, and their accuracy verdicts hold for it only, so "auto" is fp32
+    on the CPU (fp16 AMP on CUDA, as everywhere) and an explicit PyTorch precision is kept."""
+    if not isinstance(model, torch.nn.Module):
+        raise ValueError(f"{name}: a native-resolution crop needs the PyTorch network, not {type(model).__name__}")
+    if mode in accel.MODES:
+        torch_mode = accel.resolve_mode(mode, device)
+    else:
+        torch_mode = "fp16" if device.type == "cuda" else "fp32"
+    return model, torch_mode, torch_mode, []
+
+
 def infer_faces(name: str, model: Any, lr_faces: Sequence[np.ndarray] | np.ndarray, *, tta: bool = False,
                 mode: str = "auto", device: str | torch.device | None = None, batch_size: int = 8) -> Inference:
-    """Restore uint8 RGB LR faces (each variant.lr_size square) with `model` of variant `name`.
+    """Restore uint8 RGB LR faces (each variant.lr_size square, or all one native side) with `model` of `name`.
 
     `mode="auto"` runs the path measured fastest for this machine, model and batch size among those as accurate as
     fp32 (engine.runtime_choice; `Inference.mode` names it). Reduced precision (bf16 on CPU, fp16 on CUDA) is
@@ -96,12 +109,15 @@ def infer_faces(name: str, model: Any, lr_faces: Sequence[np.ndarray] | np.ndarr
     """
     v = zoo.variant(name)
     device = zoo.resolve_device(device) if not isinstance(device, torch.device) else device
-    runner, mode, label, notes = _choose_runner(name, model, mode, device, batch_size)
+    faces = list(lr_faces)
+    if faces and np.asarray(faces[0]).shape[0] != v.lr_size:
+        runner, mode, label, notes = _native_runner(name, model, mode, device)
+    else:
+        runner, mode, label, notes = _choose_runner(name, model, mode, device, batch_size)
     if isinstance(runner, torch.nn.Module):
         runner = accel.prepare_model(runner.eval().to(device), mode)
     images, maps = [], {}
     start = time.perf_counter()
-    faces = list(lr_faces)
     for i in range(0, len(faces), batch_size):
         x = v.to_input(faces[i:i + batch_size])
         image, batch_maps = _forward(v, runner, x, device, mode, tta)

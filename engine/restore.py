@@ -111,6 +111,11 @@ class LoadedModel:
     def protocols(self) -> list[str]:
         return [self.variant.crop]
 
+    @property
+    def natives(self) -> dict[str, Any]:
+        """Protocol -> the variant that restores large faces at their own resolution (Variant.native_max)."""
+        return {self.variant.crop: self.variant} if self.variant.native_max else {}
+
 
 class LazyModels(Mapping[str, LoadedModel]):
     """Variant name -> LoadedModel, loaded on first use: auto knows every candidate with weights, but a photo whose
@@ -154,6 +159,13 @@ class AutoModel:
         from . import zoo
 
         return sorted({"coarse128", *(zoo.variant(name).crop for name in self.candidates)})
+
+    @property
+    def natives(self) -> dict[str, Any]:
+        from . import zoo
+
+        variants = [zoo.variant(name) for name in self.candidates]
+        return {v.crop: v for v in variants if v.native_max}
 
     def choose(self, face: "FaceResult", portrait: bool = False) -> tuple[LoadedModel | None, str]:
         from .auto import choose
@@ -358,21 +370,30 @@ def _aligned_detection(shape: tuple[int, ...]) -> Detection:
 
 
 def _face_results(rgb: np.ndarray, detections: Sequence[Detection], protocols: Sequence[str],
-                  aligned: bool) -> list[FaceResult]:
-    from .faces.align import align_face, whole_image_crop
-
+                  aligned: bool, natives: Mapping[str, Any] | None = None) -> list[FaceResult]:
+    """A FaceResult per detection with its crop for every protocol; `natives` (protocol -> variant): a face larger
+    than that protocol's crop is cropped at its own resolution for the variant that can restore it so."""
     faces = []
     for i, det in enumerate(detections):
         face = FaceResult(index=i, box=tuple(float(v) for v in det.box), score=float(det.score),
                           landmarks5=np.asarray(det.landmarks5, np.float32),
                           landmarks68=None if det.landmarks68 is None else np.asarray(det.landmarks68, np.float32))
         for protocol in protocols:
-            if aligned:
-                face.crops[protocol] = whole_image_crop(rgb, protocol)
-            else:
-                face.crops[protocol] = align_face(rgb, face.landmarks5, face.landmarks68, protocol)
+            crop = _protocol_crop(rgb, face, protocol, aligned)
+            native = (natives or {}).get(protocol)
+            side = native.input_side(crop.source_px) if native is not None else crop.size
+            face.crops[protocol] = crop if side == crop.size else _protocol_crop(rgb, face, protocol, aligned, side)
         faces.append(face)
     return faces
+
+
+def _protocol_crop(rgb: np.ndarray, face: FaceResult, protocol: str, aligned: bool,
+                   size: int | None = None) -> AlignedFace:
+    from .faces.align import align_face, whole_image_crop
+
+    if aligned:
+        return whole_image_crop(rgb, protocol, size)
+    return align_face(rgb, face.landmarks5, face.landmarks68, protocol, size)
 
 
 def _run_auto(model: AutoModel, faces: Sequence[FaceResult], settings: RestoreSettings, gray: bool,
@@ -439,9 +460,9 @@ def _run_model(model: LoadedModel, faces: Sequence[FaceResult], settings: Restor
             continue
         todo.append((face, network_input(crop, v)))
     batch_size = settings.batch_size
-    for start in range(0, len(todo), batch_size):
+    done = 0
+    for chunk in _same_size_batches(todo, batch_size):
         steps.check()
-        chunk = todo[start:start + batch_size]
         result = infer_faces(v.name, model.module, [lr for _, lr in chunk], tta=settings.tta, mode=settings.precision,
                              device=settings.device, batch_size=batch_size)
         outputs = result.images
@@ -463,7 +484,20 @@ def _run_model(model: LoadedModel, faces: Sequence[FaceResult], settings: Restor
             face.maps[label] = maps
             face.seconds[label] = result.seconds / len(chunk)
             face.notes.extend(n for n in result.notes if n not in face.notes)
-        steps.advance(len(chunk), f"{label}: {min(start + len(chunk), len(todo))}/{len(todo)} faces")
+        done += len(chunk)
+        steps.advance(len(chunk), f"{label}: {done}/{len(todo)} faces")
+
+
+def _same_size_batches(todo: Sequence[tuple["FaceResult", np.ndarray]], batch_size: int
+                       ) -> Iterator[list[tuple["FaceResult", np.ndarray]]]:
+    """Batches of at most `batch_size` faces whose network inputs share one side (native-resolution crops of large
+    faces differ from the rest and from each other)."""
+    by_side: dict[int, list[tuple[FaceResult, np.ndarray]]] = {}
+    for item in todo:
+        by_side.setdefault(item[1].shape[0], []).append(item)
+    for items in by_side.values():
+        for start in range(0, len(items), batch_size):
+            yield items[start:start + batch_size]
 
 
 def restore_faces(image: np.ndarray, detections: Sequence[Detection], models: Sequence[Any] = ("fsrnet",),
@@ -496,7 +530,9 @@ def _restore_detected(rgb: np.ndarray, detections: Sequence[Detection], loaded: 
     """Align every detection for every protocol the models need, run each model, mark faces no model restored;
     the shared core of restore_faces and restore_photo (which times each step)."""
     tick = time.perf_counter()
-    faces = _face_results(rgb, detections, sorted({p for m in loaded for p in m.protocols}), settings.aligned)
+    natives = {p: v for m in loaded for p, v in getattr(m, "natives", {}).items()}
+    faces = _face_results(rgb, detections, sorted({p for m in loaded for p in m.protocols}), settings.aligned,
+                          natives)
     if timings is not None:
         timings["align"], tick = time.perf_counter() - tick, time.perf_counter()
     for model in loaded:
@@ -552,10 +588,10 @@ def compose_photo(image: np.ndarray, faces: Sequence[FaceResult], model: str, sc
 
 
 def network_input(crop: AlignedFace, variant: Any) -> np.ndarray:
-    """What the network is fed for this crop: the crop at the variant's input size."""
+    """What the network is fed for this crop: the crop at the variant's input size (as it is for a native crop)."""
     from .degrade import pil_resize
 
-    return crop.image if crop.size == variant.lr_size else pil_resize(crop.image, variant.lr_size)
+    return crop.image if variant.accepts(crop.size) else pil_resize(crop.image, variant.lr_size)
 
 
 def crop_to_photo(points: np.ndarray, crop: AlignedFace) -> np.ndarray:

@@ -8,6 +8,7 @@ Protocols (``Variant.crop``):
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -178,11 +179,12 @@ def compose(second: np.ndarray, first: np.ndarray) -> np.ndarray:
     return (b @ a)[:2]
 
 
-def whole_image_crop(rgb: np.ndarray, protocol: str) -> AlignedFace:
-    """For --aligned input: the photo already is the model's crop; only resize it to the protocol size."""
+def whole_image_crop(rgb: np.ndarray, protocol: str, size: int | None = None) -> AlignedFace:
+    """For --aligned input: the photo already is the model's crop; only resize it to the protocol size (or `size`,
+    a native-resolution side)."""
     import cv2
 
-    size = protocol_size(protocol)
+    size = size or protocol_size(protocol)
     h, w = rgb.shape[:2]
     interp = cv2.INTER_AREA if max(h, w) > size else cv2.INTER_CUBIC
     image = rgb if (h, w) == (size, size) else cv2.resize(rgb, (size, size), interpolation=interp)
@@ -192,9 +194,13 @@ def whole_image_crop(rgb: np.ndarray, protocol: str) -> AlignedFace:
                        source_px=float(max(h, w)))
 
 
-def align_face(rgb: np.ndarray, landmarks5: np.ndarray, landmarks68: np.ndarray | None, protocol: str) -> AlignedFace:
-    """The crop of `protocol` for one face of an HxWx3 uint8 RGB photo."""
-    size = protocol_size(protocol)
+def align_face(rgb: np.ndarray, landmarks5: np.ndarray, landmarks68: np.ndarray | None, protocol: str,
+               size: int | None = None) -> AlignedFace:
+    """The crop of `protocol` for one face of an HxWx3 uint8 RGB photo; `size`: the protocol's framing at another
+    side (a native-resolution crop, engine.models.registry.Variant.native_max)."""
+    side = size or protocol_size(protocol)
     if protocol == "coarse128":
-        return crop_coarse(rgb, landmarks5, landmarks68, size)
-    return crop_ffhq(rgb, landmarks5, size)
+        crop = crop_coarse(rgb, landmarks5, landmarks68, side)
+    else:
+        crop = crop_ffhq(rgb, landmarks5, side)
+    return crop if crop.protocol == protocol else dataclasses.replace(crop, protocol=protocol)

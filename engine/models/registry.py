@@ -8,6 +8,7 @@ family the same way and nobody writes an if-chain over model names.
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
 
@@ -30,6 +31,10 @@ class Variant:
         bicubic-upsampled to hr_size (FSRNet, SPARNet) instead of the LR itself (SelFSR). value_range: the network's
         pixel range, (0, 1) for FSRNet, (-1, 1) for SPARNet and SelFSR. crop: the face protocol the network was
         trained on ("coarse128": square 1.25x landmark box; "ffhq512": FFHQ 5-point template).
+    native_max: a same-size restorer that is fully convolutional and trained on random patches can restore a face
+        larger than its crop at the face's own resolution (a crop of side `input_side`, at most native_max): shrinking
+        a 370 px face to 256 and upscaling the result back throws away the detail the photo has. 0: fixed size.
+    native_multiple: the native side is rounded up to a multiple of this (the network's total downsampling).
     """
 
     name: str
@@ -47,6 +52,8 @@ class Variant:
     licence: str = ""
     official_file: str | None = None
     forward_kwargs: Mapping[str, Any] = field(default_factory=dict)
+    native_max: int = 0
+    native_multiple: int = 8
 
     @property
     def scale(self) -> int:
@@ -63,6 +70,19 @@ class Variant:
         config = dataclasses.replace(self.config, **overrides) if overrides else self.config
         return self.builder(config)
 
+    def input_side(self, source_px: float) -> int:
+        """The crop side this variant restores a face at whose crop covers `source_px` photo pixels: lr_size, or
+        for a native variant and a larger face, the face's own resolution (see native_max)."""
+        if not self.native_max or source_px <= self.lr_size:
+            return self.lr_size
+        step = self.native_multiple
+        return int(min(self.native_max, math.ceil(source_px / step) * step))
+
+    def accepts(self, side: int) -> bool:
+        """Whether a square input of this side can be fed as is (lr_size, or a native side)."""
+        return side == self.lr_size or bool(
+            self.native_max and self.lr_size < side <= self.native_max and side % self.native_multiple == 0)
+
     # ----- tensors <-> images -------------------------------------------------------------------------------------
     def to_input(self, lr_faces: Sequence[np.ndarray] | np.ndarray) -> torch.Tensor:
         """uint8 RGB LR faces (each lr_size x lr_size x 3) -> the network's input batch (float32, NCHW)."""
@@ -71,8 +91,14 @@ class Variant:
             face = np.asarray(face)
             if face.dtype != np.uint8 or face.ndim != 3 or face.shape[2] != 3:
                 raise ValueError(f"{self.name}: expected uint8 HxWx3 RGB faces, got {face.dtype} {face.shape}")
-            if face.shape[:2] != (self.lr_size, self.lr_size):
-                raise ValueError(f"{self.name}: expected {self.lr_size}x{self.lr_size} faces, got {face.shape[:2]}")
+            if face.shape[0] != face.shape[1] or not self.accepts(face.shape[0]):
+                native = (f" (or a multiple of {self.native_multiple} up to {self.native_max})"
+                          if self.native_max else "")
+                raise ValueError(f"{self.name}: expected {self.lr_size}x{self.lr_size}{native} faces, "
+                                 f"got {face.shape[:2]}")
+            if face.shape != np.shape(lr_faces[0]):
+                raise ValueError(f"{self.name}: one input size per batch, got {np.shape(lr_faces[0])[:2]} and "
+                                 f"{face.shape[:2]}")
             if self.upsample_input and self.hr_size != self.lr_size:
                 face = pil_resize(face, self.hr_size)
             batch.append(face)

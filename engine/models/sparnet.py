@@ -437,7 +437,10 @@ _HD = dict(lr_size=512, hr_size=512, upsample_input=False, value_range=(-1.0, 1.
 # Blind same-size restorers (not official): the face crop at its real size in the photo, cubic-upsampled to the
 # protocol size, is restored in place; output = input + net (see SPARNetConfig.input_skip).
 _BLIND128 = dict(lr_size=128, hr_size=128, upsample_input=False, value_range=(-1.0, 1.0), crop="coarse128")
-_BLIND256 = dict(lr_size=256, hr_size=256, upsample_input=False, value_range=(-1.0, 1.0), crop="ffhq256")
+# The HD blind restorer trains on 128 px patches of its 256 crop, so it is indifferent to the crop's size: a face larger
+# than 256 px runs at its own resolution (up to 512; sides a multiple of 256 / min_feat_size = 8).
+_BLIND256 = dict(lr_size=256, hr_size=256, upsample_input=False, value_range=(-1.0, 1.0), crop="ffhq256",
+                 native_max=512, native_multiple=8)
 _BLIND_U = SPARNetConfig(res_depth=1, att="spar3d", input_skip=True, skip_gain_init=1.0, unet_skips=True)
 _HD_CONFIG = SPARNetConfig(min_ch=32, max_ch=512, in_size=512, out_size=512, min_feat_size=32, res_depth=10,
                            norm="in", att="spar")

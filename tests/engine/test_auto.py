@@ -187,7 +187,7 @@ def test_auto_with_no_weights_keeps_every_face():
 
 
 def test_run_notes_tell_missing_weights_from_the_bands_left_empty_on_purpose():
-    """The band above ~200 px has no candidates by design: the run note says why, not "no weights for" nobody."""
+    """The band above ~280 px has no candidates by design: the run note says why, not "no weights for" nobody."""
     from engine.batch import model_notes
     from engine.restore import AutoModel, LazyModels
 
@@ -201,3 +201,31 @@ def test_run_notes_tell_missing_weights_from_the_bands_left_empty_on_purpose():
     [missing, by_design] = model_notes([small_only])
     assert "no weights for sparnet-blind-large" in missing and "no weights for )" not in missing
     assert by_design.startswith("auto: faces of") and empty[0].why in by_design
+
+
+def test_a_face_larger_than_the_hd_crop_is_restored_at_its_own_resolution():
+    """A 250 px face: auto gives it the HD restorer, which runs on an FFHQ crop at the face's own resolution (not
+    shrunk to 256), and its output is pasted back; an explicit 256 px face keeps the 256 crop."""
+    from engine.restore import compose_photo, load_models, restore_faces
+
+    _save_tiny("sparnethd-blind256", min_ch=8, max_ch=16, res_depth=1)
+    [model] = load_models(["auto"])
+    rng = np.random.default_rng(2)
+    photo = np.clip(rng.normal(128, 30, (700, 1100, 3)), 0, 255).astype(np.uint8)
+    detections = [_detection_of_size(250, (350, 350)), _detection_of_size(150, (850, 350))]
+    large, middle = restore_faces(photo, detections, [model], precision="fp32")
+    assert large.chosen["auto"] == "sparnethd-blind256" == middle.chosen["auto"]
+    crop = large.crops["ffhq256"]
+    assert crop.protocol == "ffhq256" and crop.size > 256 and crop.size % 8 == 0
+    assert crop.size == zoo.variant("sparnethd-blind256").input_side(crop.source_px)
+    assert large.outputs["auto"].shape == (crop.size, crop.size, 3)
+    assert middle.crops["ffhq256"].size == 256 and middle.outputs["auto"].shape == (256, 256, 3)
+    assert "auto" in large.checks
+    # the native output maps back onto the face: a white output whitens the face's centre in the composed photo
+    large.outputs["auto"] = np.full_like(large.outputs["auto"], 255)
+    composed = compose_photo(photo, [large], "auto", scale=2, no_harm=False)
+    background = compose_photo(photo, [], "auto", scale=2)
+    assert composed.shape == background.shape == (1400, 2200, 3)
+    centre = (slice(680, 720), slice(680, 720))
+    assert composed[centre].mean() > background[centre].mean() + 60
+    assert np.array_equal(composed[:, 1400:], background[:, 1400:])  # nothing pasted far from the face

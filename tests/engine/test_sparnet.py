@@ -179,6 +179,27 @@ def test_blind_256_shares_the_blind_128_weight_shapes():
     assert (v.lr_size, v.hr_size, v.upsample_input, v.crop) == (256, 256, False, "ffhq256")
 
 
+def test_blind_256_restores_large_faces_at_their_own_resolution():
+    """Trained on 128 px patches, the HD blind restorer takes any side that is a multiple of 8 up to 512: a face
+    larger than its 256 crop keeps its pixels (Variant.input_side); fixed-size variants stay fixed."""
+    v = zoo.variant("sparnethd-blind256")
+    assert (v.native_max, v.native_multiple) == (512, 8)
+    assert [v.input_side(px) for px in (90.0, 256.0, 257.0, 301.5, 512.0, 900.0)] == [256, 256, 264, 304, 512, 512]
+    assert v.accepts(256) and v.accepts(304) and not v.accepts(300) and not v.accepts(520) and not v.accepts(248)
+    torch.manual_seed(0)
+    net = zoo.build("sparnethd-blind256", min_ch=8, max_ch=16, res_depth=1).eval()
+    faces = [np.full((304, 304, 3), 120, np.uint8)] * 2
+    with torch.no_grad():
+        image, _ = v.run(net, v.to_input(faces))
+    assert image.shape == (2, 3, 304, 304)
+    with pytest.raises(ValueError, match="multiple of 8 up to 512"):
+        v.to_input([np.zeros((300, 300, 3), np.uint8)])
+    with pytest.raises(ValueError, match="one input size per batch"):
+        v.to_input([np.zeros((256, 256, 3), np.uint8), np.zeros((304, 304, 3), np.uint8)])
+    x8 = zoo.variant("sparnet-light3d")
+    assert x8.native_max == 0 and x8.input_side(300.0) == 16 and not x8.accepts(128)
+
+
 def test_registered_variants():
     files = {"sparnet": "SPARNet-V16-S4-epoch20.pth", "sparnet-light3d": "SPARNetLight_Attn3D-epoch20.pth",
              "sparnethd": "SPARNetHD_V4_Attn2D_net_H-epoch10.pth",

@@ -459,6 +459,9 @@ def _run_model(model: LoadedModel, faces: Sequence[FaceResult], settings: Restor
             steps.advance(1, f"{model.label}: face {face.index + 1} skipped (too small)")
             continue
         todo.append((face, network_input(crop, v)))
+        if todo[-1][1].shape[0] != v.lr_size:
+            face.notes.append(f"{model.label}: restored at the face's own resolution ({todo[-1][1].shape[0]} px crop, "
+                              f"not shrunk to {v.lr_size})")
     batch_size = settings.batch_size
     done = 0
     for chunk in _same_size_batches(todo, batch_size):

@@ -221,6 +221,8 @@ def test_a_face_larger_than_the_hd_crop_is_restored_at_its_own_resolution():
     assert large.outputs["auto"].shape == (crop.size, crop.size, 3)
     assert middle.crops["ffhq256"].size == 256 and middle.outputs["auto"].shape == (256, 256, 3)
     assert "auto" in large.checks
+    assert any(f"own resolution ({crop.size} px crop, not shrunk to 256)" in n for n in large.notes)
+    assert not any("own resolution" in n for n in middle.notes)
     # the native output maps back onto the face: a white output whitens the face's centre in the composed photo
     large.outputs["auto"] = np.full_like(large.outputs["auto"], 255)
     composed = compose_photo(photo, [large], "auto", scale=2, no_harm=False)

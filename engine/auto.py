@@ -65,6 +65,13 @@ class Band:
 #   0.15 s OpenVINO f32 / 0.08 s bf16), which would multiply a group photo's time (the Solvay photo's 28 faces are
 #   72-112 px). So a portrait (at most RestoreSettings.portrait_faces faces) gets it from 56 px, a group photo from
 #   112 px; `-m sparnethd` asks for it on every face.
+# - Session 13 (residual paste fading in over 1/16 of the crop instead of 1/8, engine/faces/paste.py; second
+#   sparnet-blind-large, fifth HD restorer), the same commands: sparnet-blind-large +0.85/+1.32/+1.02/+0.54/+0.33 at
+#   32/48/64/96/128 px (the first version, new mask: +1.26/+0.94/+0.46/+0.25 at 48-128), sparnet-blind-u
+#   +1.22/+1.18/+0.84 at 32/48/64, the HD restorer +0.82/+0.97/+0.59/+0.53 at 48/64/96/128 and on the FFHQ hold-out
+#   +1.04/+0.92/+0.92/+0.72/+0.52 at 128-256 (fourth version, new mask: +1.03/+0.91/+0.91/+0.70/+0.48). So the 128
+#   restorer now serves 56-80 px faces of portraits too (at 64 px it beats the HD one), which keeps 80 px and up.
+#   The numbers above this item are the earlier sessions' (old mask), kept for the history of the edges.
 # - FFHQ faces (coarse side): 93/116/139/163/186 px: the HD restorer's fourth version (session 12)
 #   +0.87/+0.75/+0.76/+0.60/+0.36 (the second gained only +0.02 at 186 px; the third, +0.26 there, was the first
 #   trained with one face in five at the crop's own resolution). Larger faces, from hd512 (never trained on by it;
@@ -82,9 +89,11 @@ AUTO_BANDS: tuple[Band, ...] = (
     Band(20, 44, ("sparnet-blind-u", "sparnet-blind"), "blind 128 restorer with U-Net skips at the face's real size"),
     Band(44, 56, ("sparnet-blind-large", "sparnet-blind"),
          "blind 128 restorer trained on the milder damage of larger faces"),
-    Band(56, 112, ("sparnet-blind-large", "sparnet-blind"),
+    Band(56, 80, ("sparnet-blind-large", "sparnet-blind"),
+         "blind 128 restorer trained on the milder damage of larger faces"),
+    Band(80, 112, ("sparnet-blind-large", "sparnet-blind"),
          "blind 128 restorer trained on the milder damage of larger faces (a group photo: the HD one costs ~7-10x)",
-         portrait=("sparnethd-blind256",), portrait_why="few faces: HD 256 restorer, the best from ~56 px"),
+         portrait=("sparnethd-blind256",), portrait_why="few faces: HD 256 restorer, the best from ~80 px"),
     Band(112, 200, ("sparnethd-blind256", "sparnet-blind-large"), "large face: HD 256 restorer"),
     Band(200, 280, ("sparnethd-blind256",), "very large face: HD restorer at the face's own resolution"),
     Band(280, float("inf"), (), "very large face: the photo holds more detail than the restorers measured up to "

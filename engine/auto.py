@@ -36,7 +36,7 @@ class Band:
 
     @property
     def span(self) -> str:
-        """The band's sizes in words: "44-56 px", "280 px and up"."""
+        """The band's sizes in words: "44-80 px", "280 px and up"."""
         return f"{self.min_px:g}-{self.max_px:g} px" if self.max_px != float("inf") else f"{self.min_px:g} px and up"
 
     def ordered(self, portrait: bool) -> tuple[str, ...]:
@@ -80,16 +80,15 @@ class Band:
 #   256/320/384/512 px (crops of ~186/233/280/373 px; the third version +0.34/+0.12/-0.14/-0.98) when every face
 #   was shrunk to its 256 px crop, which holds fewer pixels than the photo. Since session 13 a face larger than that
 #   crop runs at its own resolution (Variant.native_max; the network is fully convolutional and trained on 128 px
-#   patches): the same command gives +0.39/+0.31/+0.21/-0.45 (fourth version). So it serves faces up to 280 px (the
+#   patches): the same command gives +0.39/+0.31/+0.21/-0.45 (fourth version; the fifth with session 13's paste seam:
+#   +0.45/+0.35/+0.23/-0.44). So it serves faces up to 280 px (the
 #   largest size measured with a gain); faces above keep the photo's own pixels: at 373 px the restorer, trained on
 #   faces at the 256 crop's scale, loses to them.
 AUTO_BANDS: tuple[Band, ...] = (
     Band(0, 20, ("sparnet-blind-u", "sparnet-blind", "sparnet-light3d", "selfsr-lite", "fsrnet"),
          "tiny face: blind 128 restorer (x8 weights as fallback)"),
     Band(20, 44, ("sparnet-blind-u", "sparnet-blind"), "blind 128 restorer with U-Net skips at the face's real size"),
-    Band(44, 56, ("sparnet-blind-large", "sparnet-blind"),
-         "blind 128 restorer trained on the milder damage of larger faces"),
-    Band(56, 80, ("sparnet-blind-large", "sparnet-blind"),
+    Band(44, 80, ("sparnet-blind-large", "sparnet-blind"),
          "blind 128 restorer trained on the milder damage of larger faces"),
     Band(80, 112, ("sparnet-blind-large", "sparnet-blind"),
          "blind 128 restorer trained on the milder damage of larger faces (a group photo: the HD one costs ~7-10x)",

@@ -81,9 +81,8 @@ class Band:
 #   was shrunk to its 256 px crop, which holds fewer pixels than the photo. Since session 13 a face larger than that
 #   crop runs at its own resolution (Variant.native_max; the network is fully convolutional and trained on 128 px
 #   patches): the same command gives +0.39/+0.31/+0.21/-0.45 (fourth version; the fifth with session 13's paste seam:
-#   +0.45/+0.35/+0.23/-0.44). So it serves faces up to 280 px (the
-#   largest size measured with a gain); faces above keep the photo's own pixels: at 373 px the restorer, trained on
-#   faces at the 256 crop's scale, loses to them.
+#   +0.45/+0.35/+0.23/-0.44). So it serves faces up to 280 px (the largest size measured with a gain); faces above
+#   keep the photo's own pixels: at 373 px the restorer, trained on faces at the 256 crop's scale, loses to them.
 AUTO_BANDS: tuple[Band, ...] = (
     Band(0, 20, ("sparnet-blind-u", "sparnet-blind", "sparnet-light3d", "selfsr-lite", "fsrnet"),
          "tiny face: blind 128 restorer (x8 weights as fallback)"),

@@ -89,18 +89,18 @@ def test_eval_face_sizes_report(shared_data, faces, tmp_path, monkeypatch, capsy
 
 def test_each_face_is_a_photo_of_its_own_for_autos_portrait_rule(faces):
     """The tiles share one image for batching, but auto sees each face as a portrait (photo_faces=1) unless told the
-    photo is a crowd: then its 64 px faces get the group photo's 128 restorer."""
+    photo is a crowd: then its 96 px faces get the group photo's 128 restorer."""
     import torch
 
     for name in ("sparnethd-blind256", "sparnet-blind-large"):
         torch.manual_seed(0)
         zoo.save_weights(zoo.build(name, min_ch=8, max_ch=16), zoo.user_models_dir() / f"{name}.safetensors", name)
-    portrait = face_bench.run(faces, ["auto"], [64], judge=False, precision="fp32")
-    group = face_bench.run(faces, ["auto"], [64], judge=False, precision="fp32", photo_faces=28)
+    portrait = face_bench.run(faces, ["auto"], [96], judge=False, precision="fp32")
+    group = face_bench.run(faces, ["auto"], [96], judge=False, precision="fp32", photo_faces=28)
     assert portrait["photo_faces"] == 1 and group["photo_faces"] == 28
     # freshly built, both restorers are the identity (residual nets): nothing for the no-harm check to reject
-    assert portrait["choices"]["64"]["auto"] == {"sparnethd-blind256": len(faces.names)}
-    assert group["choices"]["64"]["auto"] == {"sparnet-blind-large": len(faces.names)}
+    assert portrait["choices"]["96"]["auto"] == {"sparnethd-blind256": len(faces.names)}
+    assert group["choices"]["96"]["auto"] == {"sparnet-blind-large": len(faces.names)}
     assert "counted as a photo of 28 faces" in face_bench.to_markdown(group)
 
 

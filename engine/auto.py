@@ -69,7 +69,9 @@ class Band:
 #   sparnet-blind-large, fifth HD restorer), the same commands: sparnet-blind-large +0.85/+1.32/+1.02/+0.54/+0.33 at
 #   32/48/64/96/128 px (the first version, new mask: +1.26/+0.94/+0.46/+0.25 at 48-128), sparnet-blind-u
 #   +1.22/+1.18/+0.84 at 32/48/64, the HD restorer +0.82/+0.97/+0.59/+0.53 at 48/64/96/128 and on the FFHQ hold-out
-#   +1.04/+0.92/+0.92/+0.72/+0.52 at 128-256 (fourth version, new mask: +1.03/+0.91/+0.91/+0.70/+0.48). So the 128
+#   +1.04/+0.92/+0.92/+0.72/+0.52 at 128-256 (fourth version, new mask: +1.03/+0.91/+0.91/+0.70/+0.48; a previous
+#   version is measured by the same command with its weights file and card in a folder named by $FSR_STUDIO_MODELS,
+#   which zoo.find_weights reads before resources/weights). So the 128
 #   restorer now serves 56-80 px faces of portraits too (at 64 px it beats the HD one), which keeps 80 px and up.
 #   The numbers above this item are the earlier sessions' (old mask), kept for the history of the edges.
 # - FFHQ faces (coarse side): 93/116/139/163/186 px: the HD restorer's fourth version (session 12)

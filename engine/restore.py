@@ -458,10 +458,11 @@ def _run_model(model: LoadedModel, faces: Sequence[FaceResult], settings: Restor
         if not usable:
             steps.advance(1, f"{model.label}: face {face.index + 1} skipped (too small)")
             continue
-        todo.append((face, network_input(crop, v)))
-        if todo[-1][1].shape[0] != v.lr_size:
-            face.notes.append(f"{model.label}: restored at the face's own resolution ({todo[-1][1].shape[0]} px crop, "
+        lr = network_input(crop, v)
+        if lr.shape[0] != v.lr_size:
+            face.notes.append(f"{model.label}: restored at the face's own resolution ({lr.shape[0]} px crop, "
                               f"not shrunk to {v.lr_size})")
+        todo.append((face, lr))
     batch_size = settings.batch_size
     done = 0
     for chunk in _same_size_batches(todo, batch_size):
@@ -533,7 +534,7 @@ def _restore_detected(rgb: np.ndarray, detections: Sequence[Detection], loaded: 
     """Align every detection for every protocol the models need, run each model, mark faces no model restored;
     the shared core of restore_faces and restore_photo (which times each step)."""
     tick = time.perf_counter()
-    natives = {p: v for m in loaded for p, v in getattr(m, "natives", {}).items()}
+    natives = {p: v for m in loaded for p, v in m.natives.items()}
     faces = _face_results(rgb, detections, sorted({p for m in loaded for p in m.protocols}), settings.aligned,
                           natives)
     if timings is not None:

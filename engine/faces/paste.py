@@ -43,8 +43,10 @@ def output_to_face_matrix(matrix: np.ndarray, face_scale: float, sx: float, sy: 
 
 # A pasted correction (residual paste) is small and fades into the photo's own pixels, so it needs a narrower seam than
 # a whole face blended in (feather 1/8, margin 1/32 of the crop, which leaves the crop's outer sixth half-restored):
-# 1/16 and 1/64 gained +0.09/+0.05 dB at 64/96 px on 30 faces held out of faces128 (sparnet-blind-large; 1/32 and
-# 1/128 gained 0.03 more but leave a 4 px edge between a cleaned square and a noisy photo).
+# 1/16 and 1/64 gained +0.09/+0.05 dB at 64/96 px on 30 faces held out of faces128 (sparnet-blind-large, first
+# version; 1/32 and 1/128 gained 0.03 more but leave a 4 px edge between a cleaned square and a noisy photo). Measured
+# with these two constants set each way: `fsr-studio eval --face-sizes 64,96 -m sparnet-blind-large --data
+# runs/holdout128 --limit 30 --no-judge` (runs/holdout128: engine/auto.py has the command that makes it).
 CORRECTION_FEATHER = 1 / 16
 CORRECTION_MARGIN = 1 / 64
 

@@ -14,10 +14,29 @@ Two questions, one module:
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Callable, Mapping, Sequence
 
 AUTO = "auto"
+
+
+@dataclass(frozen=True)
+class Blend:
+    """How much of a restorer's correction a face gets, and which second restorer's correction joins it.
+
+    A restorer's output is the face plus a correction. Scaled by `weight` < 1 it is pulled towards the photo's own
+    pixels; `partner`'s correction, scaled by `partner_weight`, is added in the same crop. Two restorers trained on
+    different faces (FFHQ, CelebA) err differently, and one trained on sharp FFHQ faces over-sharpens softer faces:
+    on held-out faces a blend of the two beats either alone (the numbers are beside AUTO_BANDS)."""
+
+    weight: float = 1.0
+    partner: str = ""
+    partner_weight: float = 0.0
+
+    def describe(self, name: str, partner_used: bool = True) -> str:
+        """"sparnethd-blind256 x0.6 + sparnet-blind-large x0.5"."""
+        lead = f"{name} x{self.weight:g}"
+        return f"{lead} + {self.partner} x{self.partner_weight:g}" if self.partner and partner_used else lead
 
 
 @dataclass(frozen=True)
@@ -33,6 +52,7 @@ class Band:
     why: str
     portrait: tuple[str, ...] = ()
     portrait_why: str = ""
+    blends: Mapping[str, Blend] = field(default_factory=dict)  # candidate -> its blend (absent: its output as is)
 
     @property
     def span(self) -> str:
@@ -85,17 +105,40 @@ class Band:
 #   patches): the same command gives +0.39/+0.31/+0.21/-0.45 (fourth version; the fifth with session 13's paste seam:
 #   +0.45/+0.35/+0.23/-0.44). So it serves faces up to 280 px (the largest size measured with a gain); faces above
 #   keep the photo's own pixels: at 373 px the restorer, trained on faces at the 256 crop's scale, loses to them.
+# - Session 14, blends (Blend; `python scripts/blend_grid.py`, commands in its docstring, on the same hold-outs): the
+#   HD restorer, trained on sharp FFHQ faces, over-sharpens softer ones: its correction at full weight is best on the
+#   FFHQ hold-out only (+1.08/+1.02 dB at 128/192 px; x0.9 +1.09/+1.02), while on faces128 and hd512 a share of it
+#   wins (faces128 at 64/80/96/112/128 px: x1 +0.97/+1.12/+0.59/+0.54/+0.53, x0.6 +1.00/+1.21/+0.96/+0.96/+0.98;
+#   hd512 at 256/320/384: x1 +0.45/+0.35/+0.23, x0.65 +0.54/+0.50/+0.50). Adding a share of sparnet-blind-large's
+#   correction (trained on CelebA-like faces, so it errs differently) gains more: HD x0.6 + large x0.4 gives
+#   +0.99/+0.99 dB on faces128 96 px / FFHQ 128 px (the same sizes in the photo; x1 alone +0.59/+1.08), HD x0.6 +
+#   large x0.3 +0.97/+0.89/+0.55 on faces128 128 / FFHQ 192 / FFHQ 256 (x1 +0.53/+1.02/+0.50), HD x0.5 + large x0.6
+#   +1.25/+1.31 at 64/80 px (large alone +1.02 at 64; at 48 px +1.29 against large alone's +1.31, hence the 56 px
+#   edge). The weights are a compromise between the FFHQ hold-out and the others, chosen by the worst of them. Below
+#   44 px sparnet-blind-u x0.7 + large x0.3 keeps the PSNR gain (+1.17/+1.22/+1.26 at 24/32/40 px against u alone's
+#   +1.23/+1.22/+1.20) and lifts the identity cosine above Lanczos's (0.9177/0.9375/0.9517 against 0.9146/0.9358/
+#   0.9511; u alone 0.9151/0.9360/0.9498). For group photos, sparnet-blind-large + sparnet-blind-u x0.3 gained only
+#   +0.07/+0.06/+0.00 at 64/80/96 px for a second network per face: not used.
+_HD_SOFT = Blend(0.6, "sparnet-blind-large", 0.3)
 AUTO_BANDS: tuple[Band, ...] = (
     Band(0, 20, ("sparnet-blind-u", "sparnet-blind", "sparnet-light3d", "selfsr-lite", "fsrnet"),
          "tiny face: blind 128 restorer (x8 weights as fallback)"),
-    Band(20, 44, ("sparnet-blind-u", "sparnet-blind"), "blind 128 restorer with U-Net skips at the face's real size"),
-    Band(44, 80, ("sparnet-blind-large", "sparnet-blind"),
+    Band(20, 44, ("sparnet-blind-u", "sparnet-blind"), "blind 128 restorer with U-Net skips at the face's real size",
+         blends={"sparnet-blind-u": Blend(0.7, "sparnet-blind-large", 0.3)}),
+    Band(44, 56, ("sparnet-blind-large", "sparnet-blind"),
          "blind 128 restorer trained on the milder damage of larger faces"),
+    Band(56, 80, ("sparnet-blind-large", "sparnet-blind"),
+         "blind 128 restorer trained on the milder damage of larger faces (a group photo: the HD one costs ~7-10x)",
+         portrait=("sparnethd-blind256",), portrait_why="few faces: HD 256 restorer blended with the 128 one",
+         blends={"sparnethd-blind256": Blend(0.5, "sparnet-blind-large", 0.6)}),
     Band(80, 112, ("sparnet-blind-large", "sparnet-blind"),
          "blind 128 restorer trained on the milder damage of larger faces (a group photo: the HD one costs ~7-10x)",
-         portrait=("sparnethd-blind256",), portrait_why="few faces: HD 256 restorer, the best from ~80 px"),
-    Band(112, 200, ("sparnethd-blind256", "sparnet-blind-large"), "large face: HD 256 restorer"),
-    Band(200, 280, ("sparnethd-blind256",), "very large face: HD restorer at the face's own resolution"),
+         portrait=("sparnethd-blind256",), portrait_why="few faces: HD 256 restorer blended with the 128 one",
+         blends={"sparnethd-blind256": Blend(0.6, "sparnet-blind-large", 0.4)}),
+    Band(112, 200, ("sparnethd-blind256", "sparnet-blind-large"), "large face: HD 256 restorer blended with the 128 "
+         "one", blends={"sparnethd-blind256": _HD_SOFT}),
+    Band(200, 280, ("sparnethd-blind256",), "very large face: HD restorer at the face's own resolution",
+         blends={"sparnethd-blind256": Blend(0.65)}),
     Band(280, float("inf"), (), "very large face: the photo holds more detail than the restorers measured up to "
          "280 px add"),
 )
@@ -117,17 +160,30 @@ def band_for(source_px: float, bands: Sequence[Band] | None = None) -> Band:
     return bands[-1]
 
 
+def blend_for(source_px: float, name: str, available: Callable[[str], bool],
+              bands: Sequence[Band] | None = None) -> Blend | None:
+    """The blend auto applies to `name`'s output for a face of `source_px` (None: the output as is); a partner
+    without weights drops out of it."""
+    blend = band_for(source_px, bands).blends.get(name)
+    if blend is not None and blend.partner and not available(blend.partner):
+        blend = Blend(blend.weight)
+    return blend
+
+
 def choose(source_px: float, available: Callable[[str], bool], bands: Sequence[Band] | None = None,
            portrait: bool = False) -> tuple[str | None, str]:
     """(variant or None to keep the original, reason) for a face whose coarse crop covers `source_px` pixels;
-    `portrait`: the photo has few faces, so a band's slower portrait candidates come first."""
+    `portrait`: the photo has few faces, so a band's slower portrait candidates come first. The variant's blend,
+    if its band has one, is :func:`blend_for`'s and the reason names it."""
     band = band_for(source_px, bands)
     names = band.ordered(portrait)
     why = band.portrait_why if portrait and band.portrait else band.why
     for name in names:
         if available(name):
             reason = why if name == names[0] else f"{why}; {names[0]} has no weights"
-            return name, f"auto: face is {int(round(source_px))} px -> {name} ({reason})"
+            blend = blend_for(source_px, name, available, bands)
+            shown = blend.describe(name) if blend is not None else name
+            return name, f"auto: face is {int(round(source_px))} px -> {shown} ({reason})"
     if not band.candidates:
         return None, f"auto: face is {int(round(source_px))} px ({band.why}): kept the upscaled original"
     return None, (f"auto: face is {int(round(source_px))} px and none of {', '.join(band.candidates)} has weights: "
@@ -139,7 +195,8 @@ def candidates(bands: Sequence[Band] | None = None) -> list[str]:
     bands = AUTO_BANDS if bands is None else bands
     seen: list[str] = []
     for band in bands:
-        seen += [n for n in band.ordered(True) if n not in seen]
+        partners = [b.partner for b in band.blends.values() if b.partner]
+        seen += [n for n in (*band.ordered(True), *partners) if n not in seen]
     return seen
 
 

@@ -167,11 +167,17 @@ class AutoModel:
         variants = [zoo.variant(name) for name in self.candidates]
         return {v.crop: v for v in variants if v.native_max}
 
-    def choose(self, face: "FaceResult", portrait: bool = False) -> tuple[LoadedModel | None, str]:
-        from .auto import choose
+    def choose(self, face: "FaceResult", portrait: bool = False) -> tuple[LoadedModel | None, Any, str]:
+        """(network or None to keep the original, its engine.auto.Blend or None, reason) for one face."""
+        from .auto import blend_for, choose
 
-        name, reason = choose(face.size_px, lambda n: n in self.candidates, portrait=portrait)
-        return (self.candidates[name] if name else None), reason
+        def available(name: str) -> bool:
+            return name in self.candidates
+
+        name, reason = choose(face.size_px, available, portrait=portrait)
+        if not name:
+            return None, None, reason
+        return self.candidates[name], blend_for(face.size_px, name, available), reason
 
 
 def variant_for(label: str, module: Any = None) -> Any:
@@ -401,18 +407,65 @@ def _run_auto(model: AutoModel, faces: Sequence[FaceResult], settings: RestoreSe
     """Group the faces by the candidate auto picks for their size, run each group under the label "auto".
 
     A call with few faces (settings.portrait_faces) is a portrait: the bands' slower, better restorers come first."""
-    groups: dict[str, list[FaceResult]] = {}
+    groups: dict[tuple[str, Any], list[FaceResult]] = {}
     portrait = (len(faces) if photo_faces is None else photo_faces) <= settings.portrait_faces
     for face in faces:
-        chosen, reason = model.choose(face, portrait)
+        chosen, blend, reason = model.choose(face, portrait)
         face.notes.append(reason)
         if chosen is None:
             steps.advance(1, f"{model.label}: face {face.index + 1} kept as is")
             continue
         face.chosen[model.label] = chosen.variant.name
-        groups.setdefault(chosen.variant.name, []).append(face)
-    for name, group in groups.items():
+        groups.setdefault((chosen.variant.name, blend), []).append(face)
+    for (name, blend), group in groups.items():
         _run_model(model.candidates[name], group, settings, gray, steps, label=model.label)
+        if blend is not None:
+            partner = model.candidates[blend.partner] if blend.partner else None
+            _blend_outputs(model.candidates[name], partner, blend, group, settings, gray, steps, model.label)
+
+
+def _blend_outputs(lead: LoadedModel, partner: LoadedModel | None, blend: Any, faces: Sequence[FaceResult],
+                   settings: RestoreSettings, gray: bool, steps: _Steps, label: str) -> None:
+    """Replace each face's `label` output by the lead's correction x blend.weight plus the partner's correction x
+    blend.partner_weight, carried into the lead's crop (engine.auto.Blend says why). The result stays an output
+    of the lead's protocol, so pasting, the no-harm check and the face cards read it as any other."""
+    extra = f"{label}+{partner.label}" if partner is not None else ""
+    if partner is not None:
+        quiet = _Steps(0, None, steps.cancel)  # the partner's faces were counted with the lead's
+        _run_model(partner, [f for f in faces if label in f.outputs], settings, gray, quiet, label=extra)
+    for face in faces:
+        out = face.outputs.get(label)
+        if out is None:
+            continue
+        crop = face.crops[lead.variant.crop]
+        base = network_input(crop, lead.variant).astype(np.float32)
+        mixed = base + blend.weight * (out.astype(np.float32) - base)
+        if extra in face.outputs:
+            mixed += blend.partner_weight * _correction_in(face, partner.variant, extra, crop, out.shape[0])
+            face.seconds[label] = face.seconds.get(label, 0.0) + face.seconds.get(extra, 0.0)
+        face.outputs[label] = np.clip(np.round(mixed), 0, 255).astype(np.uint8)
+        face.forget(extra)
+
+
+def _correction_in(face: FaceResult, variant: Any, label: str, target: AlignedFace, side: int) -> np.ndarray:
+    """`label`'s correction (output - input, faded out at its crop's edge as a pasted one is) warped into the
+    `side`-px output of the `target` crop; zero where its own crop does not reach."""
+    import cv2
+
+    from .faces.align import compose, invert
+    from .faces.paste import CORRECTION_FEATHER, CORRECTION_MARGIN, output_to_face_matrix, square_mask
+
+    out = face.outputs[label].astype(np.float32)
+    own = face.crops[variant.crop]
+    n = out.shape[0]
+    correction = (out - network_input(own, variant).astype(np.float32)) * square_mask(
+        n, n * CORRECTION_FEATHER, n * CORRECTION_MARGIN)[..., None]
+    # target output pixel -> photo pixel -> own output pixel (pixel centres throughout)
+    photo_to_own = output_to_face_matrix(own.matrix, n / own.size, 1.0, 1.0)
+    target_to_photo = invert(output_to_face_matrix(target.matrix, side / target.size, 1.0, 1.0))
+    return cv2.warpAffine(correction, compose(photo_to_own, target_to_photo), (side, side),
+                          flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_CONSTANT,
+                          borderValue=0.0)
 
 
 def _run_any(model: Any, faces: Sequence[FaceResult], settings: RestoreSettings, gray: bool, steps: _Steps,

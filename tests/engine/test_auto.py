@@ -61,13 +61,16 @@ def test_nothing_available_keeps_the_upscaled_original():
 
 
 def test_a_portrait_gives_mid_size_faces_the_hd_restorer():
-    """Few faces in the photo: from ~80 px the slower HD restorer (the best there on held-out faces) comes first;
-    smaller faces and group photos keep the 128 restorers; without HD weights the 128 restorer stands in."""
+    """Few faces in the photo: from 56 px the slower HD restorer (blended with the 128 one, the best there on
+    held-out faces) comes first; smaller faces and group photos keep the 128 restorers; without HD weights the 128
+    restorer stands in."""
     name, reason = choose(90, EVERYTHING, portrait=True)
     assert name == "sparnethd-blind256" and "few faces" in reason
     assert choose(90, EVERYTHING)[0] == "sparnet-blind-large"
     assert choose(48, EVERYTHING, portrait=True)[0] == "sparnet-blind-large"
-    assert choose(64, EVERYTHING, portrait=True)[0] == "sparnet-blind-large"  # beats the HD one there (session 13)
+    assert choose(50, EVERYTHING, portrait=True)[0] == "sparnet-blind-large"  # the blend gains nothing there
+    name, reason = choose(64, EVERYTHING, portrait=True)  # from 56 px: the HD restorer blended with the 128 one
+    assert name == "sparnethd-blind256" and "sparnethd-blind256 x0.5 + sparnet-blind-large x0.6" in reason
     assert choose(32, EVERYTHING, portrait=True)[0] == "sparnet-blind-u"
     name, reason = choose(90, having("sparnet-blind-large"), portrait=True)
     assert name == "sparnet-blind-large" and "sparnethd-blind256 has no weights" in reason
@@ -232,3 +235,94 @@ def test_a_face_larger_than_the_hd_crop_is_restored_at_its_own_resolution():
     centre = (slice(680, 720), slice(680, 720))
     assert composed[centre].mean() > background[centre].mean() + 60
     assert np.array_equal(composed[:, 1400:], background[:, 1400:])  # nothing pasted far from the face
+
+
+# ----- blends ---------------------------------------------------------------------------------------------------------
+def test_a_blend_is_named_in_the_reason_and_drops_a_partner_without_weights():
+    blend = auto.Blend(0.6, "b", 0.5)
+    bands = (Band(0, float("inf"), ("a", "b"), "one band", blends={"a": blend}),)
+    name, reason = choose(100, having("a", "b"), bands)
+    assert name == "a" and "a x0.6 + b x0.5" in reason
+    assert auto.blend_for(100, "a", having("a", "b"), bands) == blend
+    assert auto.blend_for(100, "a", having("a"), bands) == auto.Blend(0.6)  # the partner has no weights
+    assert "a x0.6 (" in choose(100, having("a"), bands)[1]
+    assert auto.blend_for(100, "b", having("a", "b"), bands) is None  # b alone: its output as is
+    partnered = (Band(0, float("inf"), ("a",), "one band", blends={"a": auto.Blend(1.0, "p", 0.3)}),)
+    assert auto.candidates(partnered) == ["a", "p"]  # a partner is loaded with the rest
+
+
+def _blended_faces(monkeypatch, blend, photo, detections):
+    """restore_faces with one band: the HD restorer (tiny, untrained) blended as `blend` says."""
+    from engine.restore import load_models, restore_faces
+
+    band = Band(0, float("inf"), ("sparnethd-blind256",), "test band",
+                blends={} if blend is None else {"sparnethd-blind256": blend})
+    monkeypatch.setattr(auto, "AUTO_BANDS", (band,))
+    return restore_faces(photo, detections, load_models(["auto"]), precision="fp32")
+
+
+def test_blends_scale_the_lead_correction_and_carry_the_partners_into_its_crop(monkeypatch):
+    """Weight 1 alone is the output as is, 0.5 halves the correction, 0 keeps the network input; a partner's
+    correction alone (lead weight 0) pastes where the partner's own output would: the warp between the two crops
+    puts it on the face, not beside it."""
+    from engine.restore import compose_photo, load_models, network_input, restore_faces
+
+    _save_tiny("sparnethd-blind256", min_ch=8, max_ch=16, res_depth=1)
+    torch.manual_seed(1)
+    large = zoo.build("sparnet-blind-large", min_ch=8, max_ch=16, res_depth=1)
+    with torch.no_grad():  # a residual restorer starts as the identity (last conv zero): give it a correction
+        for p in large.parameters():
+            if not p.abs().sum():
+                p.normal_(0, 0.05)
+    zoo.save_weights(large, zoo.user_models_dir() / "sparnet-blind-large.safetensors", "sparnet-blind-large")
+    rng = np.random.default_rng(3)
+    photo = cv2_blur(np.clip(rng.normal(128, 40, (300, 300, 3)), 0, 255).astype(np.uint8))
+    detections = [_detection_of_size(100, (150, 150))]
+    [plain] = _blended_faces(monkeypatch, None, photo, detections)
+    [full] = _blended_faces(monkeypatch, auto.Blend(1.0), photo, detections)
+    np.testing.assert_array_equal(full.outputs["auto"], plain.outputs["auto"])
+    assert "sparnethd-blind256 x1 (" in " ".join(full.notes)
+    base = network_input(plain.crops["ffhq256"], zoo.variant("sparnethd-blind256")).astype(np.float32)
+    [half] = _blended_faces(monkeypatch, auto.Blend(0.5), photo, detections)
+    expected = base + 0.5 * (plain.outputs["auto"].astype(np.float32) - base)
+    assert np.abs(half.outputs["auto"] - expected).max() <= 0.51
+    [none] = _blended_faces(monkeypatch, auto.Blend(0.0), photo, detections)
+    np.testing.assert_array_equal(none.outputs["auto"], base.astype(np.uint8))
+
+    [partner] = _blended_faces(monkeypatch, auto.Blend(0.0, "sparnet-blind-large", 1.0), photo, detections)
+    assert partner.chosen["auto"] == "sparnethd-blind256" and partner.outputs["auto"].shape == (256, 256, 3)
+    assert set(partner.outputs) == {"auto"}  # the partner's own output is folded in, not left beside it
+    alone = restore_faces(photo, detections, load_models(["sparnet-blind-large"]), precision="fp32")
+    assert np.abs(alone[0].outputs["sparnet-blind-large"].astype(int) - 128).max() > 2  # it does correct
+    assert np.abs(partner.outputs["auto"].astype(np.float32) - base)[96:160, 96:160].mean() > 1
+
+
+def test_a_partners_correction_lands_on_the_same_photo_pixels_in_the_leads_crop():
+    """The warp between two crops of one face: a change made in photo space, seen through the coarse 128 crop and
+    carried into the FFHQ 256 crop, equals that change seen through the FFHQ crop directly (inside both crops)."""
+    import cv2
+
+    from engine.faces.align import align_face
+    from engine.restore import FaceResult, _correction_in
+
+    rng = np.random.default_rng(5)
+    photo = np.full((400, 400, 3), 128, np.uint8)
+    change = cv2.GaussianBlur(rng.normal(0, 150, (400, 400, 3)).astype(np.float32), (0, 0), 3.0)
+    changed = np.clip(128 + change, 0, 255).astype(np.uint8)
+    five = _detection_of_size(110, (200, 210)).landmarks5
+    crops = {p: align_face(photo, five, None, p) for p in ("coarse128", "ffhq256")}
+    face = FaceResult(0, (0, 0, 1, 1), 1.0, five, None, crops=crops,
+                      outputs={"p": align_face(changed, five, None, "coarse128").image})
+    got = _correction_in(face, zoo.variant("sparnet-blind-large"), "p", crops["ffhq256"], 256)
+    want = align_face(changed, five, None, "ffhq256").image.astype(np.float32) - 128
+    inner = (slice(110, 150), slice(110, 150))  # inside the coarse crop's faded edge
+    assert np.abs(want[inner]).mean() > 5
+    assert np.abs(got[inner] - want[inner]).mean() < 0.15 * np.abs(want[inner]).mean()
+    assert np.abs(got[inner] - np.roll(want, 4, axis=1)[inner]).mean() > 0.3 * np.abs(want[inner]).mean()
+    assert not got[:8].any() and not got[:, :8].any()  # outside the coarse crop: no correction
+
+
+def cv2_blur(image):
+    import cv2
+
+    return cv2.GaussianBlur(image, (0, 0), 2.0)

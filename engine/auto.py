@@ -59,6 +59,10 @@ class Band:
         """The band's sizes in words: "44-80 px", "280 px and up"."""
         return f"{self.min_px:g}-{self.max_px:g} px" if self.max_px != float("inf") else f"{self.min_px:g} px and up"
 
+    def shown(self, name: str) -> str:
+        """A candidate as the band uses it: its name, or its blend ("a x0.6 + b x0.3")."""
+        return self.blends[name].describe(name) if name in self.blends else name
+
     def ordered(self, portrait: bool) -> tuple[str, ...]:
         """The candidates to try, best first, for a portrait (few faces) or a group photo."""
         if not portrait:

@@ -190,7 +190,7 @@ def face_lines(faces: list[Any], labels: list[str], no_harm: bool = True) -> lis
             else:
                 what = "kept the original" if label == AUTO else "not restored (kept the original)"
             if label == AUTO and label in face.chosen:
-                what = f"{face.chosen[label]}, {what}"
+                what = f"{face.made_by(label)}, {what}"
             parts.append(f"{label}: {what}")
         lines.append(f"face {face.index:02d} ({int(round(face.size_px))} px): " + "; ".join(parts))
     return lines

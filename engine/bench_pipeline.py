@@ -180,7 +180,7 @@ def measure_auto(photo: Path, *, detector: str = "dlib", detector_models: Path =
     warm = restore_photo(photo, models, settings=settings)
     t_warm = time.perf_counter() - t0
     faces = warm.faces
-    picks = Counter(f.chosen[AUTO] if f.pasted(AUTO) else
+    picks = Counter(f.made_by(AUTO) if f.pasted(AUTO) else
                     ("original (no-harm check)" if AUTO in f.outputs else "original (no weights for its size)")
                     for f in faces)
     restored = sum(1 for f in faces if f.pasted(AUTO))

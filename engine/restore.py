@@ -51,6 +51,7 @@ class FaceResult:
     skipped: bool = False  # True when no model output was pasted for this face
     chosen: dict[str, str] = field(default_factory=dict)  # label -> variant that made the output ("auto" picks)
     checks: dict[str, Any] = field(default_factory=dict)  # label -> engine.consistency.Consistency (no-harm check)
+    blends: dict[str, Any] = field(default_factory=dict)  # label -> the engine.auto.Blend its output was made with
 
     @property
     def size_px(self) -> float:
@@ -64,9 +65,14 @@ class FaceResult:
 
     def forget(self, label: str) -> None:
         """Drop everything `label` produced for this face (auto's pick is out of date once its rule changes)."""
-        for store in (self.outputs, self.maps, self.seconds, self.chosen, self.checks):
+        for store in (self.outputs, self.maps, self.seconds, self.chosen, self.checks, self.blends):
             store.pop(label, None)
         self.notes = [n for n in self.notes if not n.startswith(f"{label}:")]
+
+    def made_by(self, label: str) -> str:
+        """Which weights made `label`'s output, in words: a variant, or a blend ("a x0.6 + b x0.3")."""
+        blend = self.blends.get(label)
+        return blend.describe(self.variant_of(label)) if blend is not None else self.variant_of(label)
 
     def pasted(self, label: str, no_harm: bool = True) -> bool:
         """Whether `label`'s output goes into the photo: it exists and, with the no-harm check on, passed it."""
@@ -440,10 +446,14 @@ def _blend_outputs(lead: LoadedModel, partner: LoadedModel | None, blend: Any, f
         crop = face.crops[lead.variant.crop]
         base = network_input(crop, lead.variant).astype(np.float32)
         mixed = base + blend.weight * (out.astype(np.float32) - base)
+        used = blend
         if extra in face.outputs:
             mixed += blend.partner_weight * _correction_in(face, partner.variant, extra, crop, out.shape[0])
             face.seconds[label] = face.seconds.get(label, 0.0) + face.seconds.get(extra, 0.0)
+        elif blend.partner:
+            used = type(blend)(blend.weight)  # the partner could not restore this face: the lead's share alone
         face.outputs[label] = np.clip(np.round(mixed), 0, 255).astype(np.uint8)
+        face.blends[label] = used
         face.forget(extra)
 
 
@@ -667,10 +677,12 @@ def provenance_of(model: Any, faces: Sequence[FaceResult], settings: dict[str, A
     row: dict[str, Any] = {"software": "FSR Studio", "model": label}
     if isinstance(model, AutoModel):
         used = {f.chosen[label] for f in faces if label in f.chosen}
+        used |= {b.partner for f in faces for lab, b in f.blends.items() if lab == label and b.partner}
         row.update(variant="auto", weights={n: Path(model.candidates[n].weights).name for n in sorted(used)
                                             if model.candidates[n].weights},
                    weights_sha256={n: model.candidates[n].sha256 for n in sorted(used)},
-                   face_models={str(f.index): f.chosen.get(label, "original (upscaled)") for f in faces})
+                   face_models={str(f.index): f.made_by(label) if label in f.chosen else "original (upscaled)"
+                                for f in faces})
     else:
         row.update(variant=model.variant.name,
                    weights=Path(model.weights).name if model.weights else "in-memory module (no weight file)",

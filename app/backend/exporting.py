@@ -147,13 +147,15 @@ def provenance_with_faces(provenance: dict[str, Any], faces: Sequence[tuple[int,
     out = {**provenance, "models": {k: dict(v) for k, v in provenance.get("models", {}).items()}}
     kept: list[str] = []
     picks: dict[str, str] = {}
+    variants: set[str] = set()  # auto's picks and the partners they were blended with
     for i, result, model in faces:
         if result is None or not result.pasted(model, no_harm):
             kept.append(str(i + 1))
         if model == AUTO and result is not None:
-            picks[str(i + 1)] = result.chosen.get(AUTO, "original (upscaled)")
+            picks[str(i + 1)] = result.made_by(AUTO) if AUTO in result.chosen else "original (upscaled)"
+            variants |= {result.chosen.get(AUTO, ""), getattr(result.blends.get(AUTO), "partner", "")}
     if picks:
-        used = sorted({v for v in picks.values() if v in zoo.names()})
+        used = sorted(v for v in variants if v in zoo.names())
         files = {v: zoo.find_weights(v) for v in used}
         out["models"][AUTO] = {**out["models"].get(AUTO, {}),
                                "weights": {v: p.name for v, p in files.items() if p is not None},

@@ -68,8 +68,9 @@ def auto_choice() -> ModelChoice:
     from engine.auto import AUTO_BANDS, candidates
 
     found = tuple(n for n in candidates() if n in zoo.names() and zoo.find_weights(n) is not None)
-    bands = "; ".join(f"{b.span}: {' / '.join(b.candidates)}"
-                      + (f" (photos with few faces: {' / '.join(b.portrait)} first)" if b.portrait else "")
+    bands = "; ".join(f"{b.span}: {' / '.join(map(b.shown, b.candidates))}"
+                      + (f" (photos with few faces: {' / '.join(map(b.shown, b.portrait))} first)" if b.portrait
+                         else "")
                       for b in AUTO_BANDS)
     uncovered = [b.span for b in AUTO_BANDS if not any(n in found for n in b.candidates)]
     description = f"a model per face, chosen by the face's size in the photo ({bands})"

@@ -114,6 +114,7 @@ def compose(image: np.ndarray, faces: Sequence[Any], per_face_model: Sequence[st
         proxy.crops = {protocol: face.crops[protocol]}
         proxy.chosen = {label: variant}
         proxy.checks = {label: face.checks[model]} if model in face.checks else {}
+        proxy.blends = {label: face.blends[model]} if model in face.blends else {}
         proxies.append(proxy)
     return compose_photo(image, proxies, label, s.scale, **paste)
 
@@ -125,7 +126,7 @@ def merged(old: Any, new: Any) -> Any:
     if old is None:
         return new
     out = copy.copy(old)
-    for attr in ("crops", "outputs", "maps", "seconds", "chosen", "checks"):
+    for attr in ("crops", "outputs", "maps", "seconds", "chosen", "checks", "blends"):
         setattr(out, attr, {**getattr(old, attr), **getattr(new, attr)})
     out.notes = list(dict.fromkeys([*old.notes, *new.notes]))
     out.skipped = old.skipped and new.skipped

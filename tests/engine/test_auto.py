@@ -265,7 +265,7 @@ def test_blends_scale_the_lead_correction_and_carry_the_partners_into_its_crop(m
     """Weight 1 alone is the output as is, 0.5 halves the correction, 0 keeps the network input; a partner's
     correction alone (lead weight 0) pastes where the partner's own output would: the warp between the two crops
     puts it on the face, not beside it."""
-    from engine.restore import compose_photo, load_models, network_input, restore_faces
+    from engine.restore import load_models, network_input, provenance_of, restore_faces
 
     _save_tiny("sparnethd-blind256", min_ch=8, max_ch=16, res_depth=1)
     torch.manual_seed(1)
@@ -295,6 +295,10 @@ def test_blends_scale_the_lead_correction_and_carry_the_partners_into_its_crop(m
     alone = restore_faces(photo, detections, load_models(["sparnet-blind-large"]), precision="fp32")
     assert np.abs(alone[0].outputs["sparnet-blind-large"].astype(int) - 128).max() > 2  # it does correct
     assert np.abs(partner.outputs["auto"].astype(np.float32) - base)[96:160, 96:160].mean() > 1
+    assert partner.made_by("auto") == "sparnethd-blind256 x0 + sparnet-blind-large x1"
+    row = provenance_of(load_models(["auto"])[0], [partner], {})  # both weight files made this face
+    assert set(row["weights_sha256"]) == {"sparnethd-blind256", "sparnet-blind-large"}
+    assert row["face_models"] == {"0": "sparnethd-blind256 x0 + sparnet-blind-large x1"}
 
 
 def test_a_partners_correction_lands_on_the_same_photo_pixels_in_the_leads_crop():

@@ -88,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lead", default="sparnethd-blind256")
     parser.add_argument("--partner", default="sparnet-blind-large", help="'none' for the lead alone")
     parser.add_argument("--limit", type=int, default=None)
-    parser.add_argument("--tail", type=int, default=None, help="leave out the last N faces (a validation split)")
+    parser.add_argument("--tail", type=int, default=None, help="only the last N faces by name, then the first --limit (ffhq256: --tail 300 is the HD restorer's hold-out)")
     parser.add_argument("--judge", action="store_true", help="identity cosine of the best blend and of the lead")
     args = parser.parse_args(argv)
     partner = None if args.partner == "none" else args.partner

@@ -31,7 +31,7 @@ class AppSettings:
     output_dir: str = ""  # empty: a "restored" folder beside each photo
     auto_restore: bool = True  # restore right after detection (one click for archivists)
     no_harm_check: bool = True  # engine.consistency: a face whose restoration contradicts the photo keeps its original
-    portrait_faces: int = 4  # auto: a photo with at most this many faces gets the slower HD restorer from ~80 px
+    portrait_faces: int = 4  # auto: a photo with at most this many faces gets the slower HD restorer from ~56 px
     export_format: str = "auto"
     export_quality: int = 95
     export_suffix: str = "_restored"

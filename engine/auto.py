@@ -56,7 +56,7 @@ class Band:
 
     @property
     def span(self) -> str:
-        """The band's sizes in words: "44-80 px", "280 px and up"."""
+        """The band's sizes in words: "44-80 px", "380 px and up"."""
         return f"{self.min_px:g}-{self.max_px:g} px" if self.max_px != float("inf") else f"{self.min_px:g} px and up"
 
     def shown(self, name: str) -> str:
@@ -122,7 +122,10 @@ class Band:
 #   44 px sparnet-blind-u x0.7 + large x0.3 keeps the PSNR gain (+1.17/+1.22/+1.26 at 24/32/40 px against u alone's
 #   +1.23/+1.22/+1.20) and lifts the identity cosine above Lanczos's (0.9177/0.9375/0.9517 against 0.9146/0.9358/
 #   0.9511; u alone 0.9151/0.9360/0.9498). For group photos, sparnet-blind-large + sparnet-blind-u x0.3 gained only
-#   +0.07/+0.06/+0.00 at 64/80/96 px for a second network per face: not used.
+#   +0.07/+0.06/+0.00 at 64/80/96 px for a second network per face: not used. The largest faces: on hd512 (`--sizes
+#   256,320,384,448,512 --partner none`, crops of ~186/233/280/326/373 px) the HD restorer alone gains
+#   +0.45/+0.35/+0.23/+0.03/-0.44, x0.6 +0.54/+0.50/+0.51/+0.38/+0.20, x0.5 +0.49/+0.46/+0.49/+0.38/+0.27: so x0.6 up
+#   to 300 px, x0.5 up to 380 (the largest size measured), the original above.
 _HD_SOFT = Blend(0.6, "sparnet-blind-large", 0.3)
 AUTO_BANDS: tuple[Band, ...] = (
     Band(0, 20, ("sparnet-blind-u", "sparnet-blind", "sparnet-light3d", "selfsr-lite", "fsrnet"),
@@ -141,10 +144,12 @@ AUTO_BANDS: tuple[Band, ...] = (
          blends={"sparnethd-blind256": Blend(0.6, "sparnet-blind-large", 0.4)}),
     Band(112, 200, ("sparnethd-blind256", "sparnet-blind-large"), "large face: HD 256 restorer blended with the 128 "
          "one", blends={"sparnethd-blind256": _HD_SOFT}),
-    Band(200, 280, ("sparnethd-blind256",), "very large face: HD restorer at the face's own resolution",
-         blends={"sparnethd-blind256": Blend(0.65)}),
-    Band(280, float("inf"), (), "very large face: the photo holds more detail than the restorers measured up to "
-         "280 px add"),
+    Band(200, 300, ("sparnethd-blind256",), "very large face: HD restorer at the face's own resolution",
+         blends={"sparnethd-blind256": Blend(0.6)}),
+    Band(300, 380, ("sparnethd-blind256",), "very large face: HD restorer at the face's own resolution, half its "
+         "correction", blends={"sparnethd-blind256": Blend(0.5)}),
+    Band(380, float("inf"), (), "very large face: no restorer was measured on faces this large (the HD restorer's "
+         "gain shrinks with size)"),
 )
 
 FAMILY_PREFERENCE: dict[str, tuple[str, ...]] = {

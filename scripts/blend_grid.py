@@ -8,7 +8,7 @@ lead's crop. Run it on hold-outs, never on the validation sets:
 
     python scripts/blend_grid.py --data runs/holdout128 --limit 100 --sizes 48,64,80,96,112,128
     python scripts/blend_grid.py --data ../shared/data/ffhq256 --tail 300 --limit 60 --sizes 128,192,256
-    python scripts/blend_grid.py --data runs/hd512_lm --limit 40 --sizes 256,320,384 --partner none
+    python scripts/blend_grid.py --data runs/hd512_lm --limit 40 --sizes 256,320,384,448,512 --partner none
 
 (runs/holdout128 and runs/hd512_lm: engine/auto.py has the commands that make them.) ``--judge`` adds the identity
 cosine of the best blend and of the lead alone (dlib; slower).

@@ -67,7 +67,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="do not paste restored faces that contradict the photo (consistency check at the face's "
                         "own resolution); they keep the upscaled original (default: on)")
     parser.add_argument("--portrait-faces", type=int, default=4, metavar="N",
-                        help="with -m auto, a photo with at most N faces is a portrait: its faces from ~80 px get the "
+                        help="with -m auto, a photo with at most N faces is a portrait: its faces from ~56 px get the "
                         "slower HD restorer (0: never; default: 4)")
     parser.add_argument("--overwrite", action="store_true", help="redo photos whose outputs already exist")
     parser.add_argument("--quality", type=int, default=95, help="JPEG/WebP quality (default: 95)")

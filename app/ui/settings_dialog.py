@@ -93,7 +93,7 @@ class SettingsDialog(QDialog):
         self.portrait.setRange(0, 99)
         self.portrait.setValue(s.portrait_faces)
         self.portrait.setSuffix(" faces")
-        self.portrait.setToolTip("auto: a photo with at most this many faces is a portrait, whose faces from ~80 px "
+        self.portrait.setToolTip("auto: a photo with at most this many faces is a portrait, whose faces from ~56 px "
                                  "get the HD restorer (better, ~7-10x slower per face); 0: never")
         form.addRow("Portrait up to", self.portrait)
         form.addRow("Inference", self._inference_label())

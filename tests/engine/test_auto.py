@@ -31,8 +31,10 @@ def test_each_size_gets_its_bands_first_candidate():
     assert choose(90, EVERYTHING)[0] == "sparnet-blind-large"
     assert choose(140, EVERYTHING)[0] == "sparnethd-blind256"
     assert choose(140, EVERYTHING, portrait=True)[0] == "sparnethd-blind256"
-    name, reason = choose(300, EVERYTHING)  # nothing beat the photo's own pixels on held-out faces this large
-    assert name is None and "300 px" in reason and "kept the upscaled original" in reason
+    name, reason = choose(300, EVERYTHING)  # the HD restorer, half its correction (at full weight it lost here)
+    assert name == "sparnethd-blind256" and "sparnethd-blind256 x0.5 (" in reason
+    name, reason = choose(400, EVERYTHING)  # no restorer was measured on faces this large
+    assert name is None and "400 px" in reason and "kept the upscaled original" in reason
     # the band edges: [min_px, max_px), contiguous from 0 to infinity
     assert choose(AUTO_BANDS[1].min_px - 0.1, EVERYTHING)[0] == AUTO_BANDS[0].candidates[0]
     for band in AUTO_BANDS[1:]:
@@ -191,7 +193,7 @@ def test_auto_with_no_weights_keeps_every_face():
 
 
 def test_run_notes_tell_missing_weights_from_the_bands_left_empty_on_purpose():
-    """The band above ~280 px has no candidates by design: the run note says why, not "no weights for" nobody."""
+    """The band above ~380 px has no candidates by design: the run note says why, not "no weights for" nobody."""
     from engine.batch import model_notes
     from engine.restore import AutoModel, LazyModels
 

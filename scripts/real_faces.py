@@ -67,7 +67,8 @@ def main() -> int:
         tiles = []
         for face, det in zip(faces, detections):
             tile = region(image, det.box, args.scale)
-            used = face.chosen.get(name, name) if face.pasted(name) else "kept original"
+            used = ((face.made_by(name) if name in face.chosen else name) if face.pasted(name) else "kept original")
+            used = used.replace("sparnethd-blind256", "hd").replace("sparnet-blind-", "")  # fits the tile
             tiles.append(label(tile, f"{used} {int(face.size_px)}px") if name == "auto" or used == "kept original"
                          else label(tile, f"{int(face.size_px)} px"))
         columns.append((name, tiles))

@@ -33,10 +33,10 @@ class Blend:
     partner: str = ""
     partner_weight: float = 0.0
 
-    def describe(self, name: str, partner_used: bool = True) -> str:
-        """"sparnethd-blind256 x0.6 + sparnet-blind-large x0.5"."""
+    def describe(self, name: str) -> str:
+        """The blend in words, with `name` the lead: "sparnethd-blind256 x0.6 + sparnet-blind-large x0.5"."""
         lead = f"{name} x{self.weight:g}"
-        return f"{lead} + {self.partner} x{self.partner_weight:g}" if self.partner and partner_used else lead
+        return f"{lead} + {self.partner} x{self.partner_weight:g}" if self.partner else lead
 
 
 @dataclass(frozen=True)

@@ -103,8 +103,7 @@ def face_status(result: Any, label: str, no_harm: bool = True) -> FaceStatus:
 
     chosen = getattr(result, "chosen", {}) if result is not None else {}
     if label == AUTO:
-        made = result.made_by(label) if hasattr(result, "made_by") and label in chosen else chosen.get(label)
-        pick = f"auto → {made}" if label in chosen else ("auto → original" if ran(result, label) else "auto")
+        pick = f"auto → {result.made_by(label)}" if label in chosen else ("auto → original" if ran(result, label) else "auto")
     else:
         pick = label
     check = getattr(result, "checks", {}).get(label) if result is not None else None
@@ -134,7 +133,7 @@ def badges_for(result: Any, model: str, detection: Any, measured: dict[str, floa
     protocol = crop_protocol(result, model)
     out = []
     if model == AUTO and model in getattr(result, "chosen", {}):
-        out.append(f"auto → {result.made_by(model) if hasattr(result, 'made_by') else result.chosen[model]}")
+        out.append(f"auto → {result.made_by(model)}")
     check = getattr(result, "checks", {}).get(model)
     if check is not None:
         out.append(f"consistency {check.score:.1f} dB " + ("✓" if check.passed else

@@ -33,6 +33,10 @@ class Blend:
     partner: str = ""
     partner_weight: float = 0.0
 
+    def lead_only(self) -> "Blend":
+        """This blend without its partner (no weights for it, or it could not restore the face)."""
+        return Blend(self.weight)
+
     def describe(self, name: str) -> str:
         """The blend in words, with `name` the lead: "sparnethd-blind256 x0.6 + sparnet-blind-large x0.5"."""
         lead = f"{name} x{self.weight:g}"
@@ -175,7 +179,7 @@ def blend_for(source_px: float, name: str, available: Callable[[str], bool],
     without weights drops out of it."""
     blend = band_for(source_px, bands).blends.get(name)
     if blend is not None and blend.partner and not available(blend.partner):
-        blend = Blend(blend.weight)
+        blend = blend.lead_only()
     return blend
 
 

@@ -74,6 +74,13 @@ class FaceResult:
         blend = self.blends.get(label)
         return blend.describe(self.variant_of(label)) if blend is not None else self.variant_of(label)
 
+    def variants_used(self, label: str) -> tuple[str, ...]:
+        """The variants whose weights made `label`'s output: its pick and, for a blend, the partner."""
+        if label not in self.chosen and label not in self.outputs:
+            return ()
+        blend = self.blends.get(label)
+        return (self.variant_of(label),) + ((blend.partner,) if blend is not None and blend.partner else ())
+
     def pasted(self, label: str, no_harm: bool = True) -> bool:
         """Whether `label`'s output goes into the photo: it exists and, with the no-harm check on, passed it."""
         check = self.checks.get(label)
@@ -451,10 +458,11 @@ def _blend_outputs(lead: LoadedModel, partner: LoadedModel | None, blend: Any, f
             mixed += blend.partner_weight * _correction_in(face, partner.variant, extra, crop, out.shape[0])
             face.seconds[label] = face.seconds.get(label, 0.0) + face.seconds.get(extra, 0.0)
         elif blend.partner:
-            used = type(blend)(blend.weight)  # the partner could not restore this face: the lead's share alone
+            used = blend.lead_only()  # the partner could not restore this face
         face.outputs[label] = np.clip(np.round(mixed), 0, 255).astype(np.uint8)
         face.blends[label] = used
-        face.forget(extra)
+        if extra:
+            face.forget(extra)
 
 
 def _correction_in(face: FaceResult, variant: Any, label: str, target: AlignedFace, side: int) -> np.ndarray:
@@ -463,13 +471,12 @@ def _correction_in(face: FaceResult, variant: Any, label: str, target: AlignedFa
     import cv2
 
     from .faces.align import compose, invert
-    from .faces.paste import CORRECTION_FEATHER, CORRECTION_MARGIN, output_to_face_matrix, square_mask
+    from .faces.paste import correction_mask, output_to_face_matrix
 
     out = face.outputs[label].astype(np.float32)
     own = face.crops[variant.crop]
     n = out.shape[0]
-    correction = (out - network_input(own, variant).astype(np.float32)) * square_mask(
-        n, n * CORRECTION_FEATHER, n * CORRECTION_MARGIN)[..., None]
+    correction = (out - network_input(own, variant).astype(np.float32)) * correction_mask(n)[..., None]
     # target output pixel -> photo pixel -> own output pixel (pixel centres throughout)
     photo_to_own = output_to_face_matrix(own.matrix, n / own.size, 1.0, 1.0)
     target_to_photo = invert(output_to_face_matrix(target.matrix, side / target.size, 1.0, 1.0))
@@ -676,8 +683,7 @@ def provenance_of(model: Any, faces: Sequence[FaceResult], settings: dict[str, A
     rejected = sum(1 for f in faces if label in f.outputs and not f.pasted(label, no_harm))
     row: dict[str, Any] = {"software": "FSR Studio", "model": label}
     if isinstance(model, AutoModel):
-        used = {f.chosen[label] for f in faces if label in f.chosen}
-        used |= {b.partner for f in faces for lab, b in f.blends.items() if lab == label and b.partner}
+        used = {v for f in faces for v in f.variants_used(label)}
         row.update(variant="auto", weights={n: Path(model.candidates[n].weights).name for n in sorted(used)
                                             if model.candidates[n].weights},
                    weights_sha256={n: model.candidates[n].sha256 for n in sorted(used)},

@@ -153,7 +153,7 @@ def provenance_with_faces(provenance: dict[str, Any], faces: Sequence[tuple[int,
             kept.append(str(i + 1))
         if model == AUTO and result is not None:
             picks[str(i + 1)] = result.made_by(AUTO) if AUTO in result.chosen else "original (upscaled)"
-            variants |= {result.chosen.get(AUTO, ""), getattr(result.blends.get(AUTO), "partner", "")}
+            variants.update(result.variants_used(AUTO))
     if picks:
         used = sorted(v for v in variants if v in zoo.names())
         files = {v: zoo.find_weights(v) for v in used}

@@ -62,6 +62,12 @@ def square_mask(size: int, feather: float | None = None, margin: float | None = 
     return np.outer(ramp, ramp).astype(np.float32)
 
 
+def correction_mask(size: int) -> np.ndarray:
+    """The fade of a pasted correction (residual paste) over a `size`-px face: CORRECTION_FEATHER after
+    CORRECTION_MARGIN."""
+    return square_mask(size, size * CORRECTION_FEATHER, size * CORRECTION_MARGIN)
+
+
 def landmark_mask(size: int, landmarks: np.ndarray, feather: float | None = None) -> np.ndarray:
     """Face-shaped mask from 68 landmarks in face pixels: jaw hull plus the forehead (brows mirrored upwards)."""
     import cv2
@@ -133,7 +139,7 @@ def paste_face(canvas: np.ndarray, face: np.ndarray, matrix: np.ndarray, crop_si
     if mask == "none":
         weight = np.ones((n, n), np.float32)
     else:
-        weight = square_mask(n, n * CORRECTION_FEATHER, n * CORRECTION_MARGIN) if base is not None else square_mask(n)
+        weight = correction_mask(n) if base is not None else square_mask(n)
     if mask == "landmarks" and landmarks is not None:
         weight = np.minimum(weight, landmark_mask(n, np.asarray(landmarks) * face_scale))
     if reference is not None:

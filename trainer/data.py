@@ -146,6 +146,8 @@ class SampleSpec:
     priors: bool = False  # FSRNet heatmap + parsing targets
     landmarks: bool = False  # records must have landmarks
     patch: int = 0  # same-size pairs (HD): train on a random patch of this side, cut after the full-face degradation
+    soft_p: float = 0.0  # probability that the HR face is softened first (see soften), target and input alike
+    soft_scale: tuple[float, float] = (0.35, 0.8)  # the softened face's true resolution, as a fraction of its side
 
 
 def random_resized_crop(image: np.ndarray, landmarks: np.ndarray | None, rng: np.random.Generator,
@@ -182,6 +184,8 @@ def make_sample(image: np.ndarray, landmarks: np.ndarray | None, spec: SampleSpe
         image = np.ascontiguousarray(image[:, ::-1])
         if landmarks is not None:
             landmarks = T.flip_landmarks(landmarks, spec.hr_size)
+    if spec.soft_p > 0 and rng.random() < spec.soft_p:
+        image = soften(image, rng.uniform(*spec.soft_scale))
     if spec.gray_p > 0 and rng.random() < spec.gray_p:
         gray = np.asarray(Image.fromarray(image).convert("L"))
         image = np.repeat(gray[..., None], 3, axis=2)
@@ -197,6 +201,17 @@ def make_sample(image: np.ndarray, landmarks: np.ndarray | None, spec: SampleSpe
     if landmarks is not None:
         sample["landmarks"] = torch.from_numpy(landmarks.astype(np.float32))
     return sample
+
+
+def soften(image: np.ndarray, fraction: float) -> np.ndarray:
+    """The face as a photo of lower true resolution holds it: shrunk to `fraction` of its side and back.
+
+    A restorer trained only on sharp HR faces (FFHQ) learns that every face has fine detail and over-sharpens
+    faces that never had it (CelebA-like crops, soft focus, faces enlarged by the photographer's software); with
+    some soft targets it must read from the input how much detail the face holds."""
+    h, w = image.shape[:2]
+    small = cv2.resize(image, (max(2, round(w * fraction)), max(2, round(h * fraction))), interpolation=cv2.INTER_AREA)
+    return cv2.resize(small, (w, h), interpolation=cv2.INTER_CUBIC)
 
 
 def random_patch(images: list[np.ndarray], size: int, rng: np.random.Generator) -> list[np.ndarray]:

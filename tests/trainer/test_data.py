@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from engine.io import read_image
-from trainer.data import SampleSpec, make_sample, random_patch
+from trainer.data import SampleSpec, make_sample, random_patch, soften
 
 
 def test_hd_patches_cut_the_same_window_after_the_full_face_degradation(shared_data):
@@ -36,6 +36,26 @@ def test_same_size_pairs_draw_the_face_size_per_sample(monkeypatch, degradation)
     for _ in range(30):
         assert tuple(make_sample(image, None, spec, rng)["input"].shape) == (3, 64, 64)
     assert len(sides) == 30 and min(sides) < 48 and len(set(sides)) > 10
+
+
+def _detail(image: np.ndarray) -> float:
+    """Mean absolute Laplacian: how much fine detail a face holds."""
+    grey = image.astype(np.float32).mean(axis=2)
+    return float(np.abs(4 * grey[1:-1, 1:-1] - grey[:-2, 1:-1] - grey[2:, 1:-1] - grey[1:-1, :-2] - grey[1:-1, 2:]).mean())
+
+
+def test_soft_targets_lose_fine_detail_and_keep_the_face(shared_data):
+    image = read_image(sorted((shared_data / "ffhq256").glob("*.jpg"))[0]).pixels
+    soft = soften(image, 0.5)
+    assert soft.shape == image.shape and soft.dtype == np.uint8
+    assert _detail(soft) < 0.6 * _detail(image)
+    assert abs(float(soft.mean()) - float(image.mean())) < 1.0
+    spec = SampleSpec(hr_size=256, lr_size=256, upsample_input=False, degradation="photo_mild_full")
+    sharp_hr = make_sample(image, None, spec, np.random.default_rng(3))["hr"].numpy().transpose(1, 2, 0)
+    soft_spec = SampleSpec(**{**spec.__dict__, "soft_p": 1.0})
+    soft_hr = make_sample(image, None, soft_spec, np.random.default_rng(3))["hr"].numpy().transpose(1, 2, 0)
+    np.testing.assert_array_equal(sharp_hr, image)  # soft_p 0: the target is the face as it is
+    assert _detail(soft_hr) < 0.8 * _detail(image)
 
 
 def test_patches_need_same_size_images():

@@ -42,13 +42,16 @@ class SPARNetRecipe(Recipe):
                 "sparnethd-blind256")
     description = "SPARNet: L1, Adam 2e-4 (0.9, 0.99), flip + RandomResizedCrop, [-1, 1]"
     defaults = {"batch": 32, "lr": 2e-4, "optimizer": "adam", "degradation": "bicubic8", "steps": 100_000}
-    options = {"hflip": True, "crop_scale": [0.7, 1.0], "gray_p": 0.0, "patch": 0}
+    # soft_p: share of HR faces softened before the degradation (trainer.data.soften), for a restorer whose
+    # training faces are all sharp
+    options = {"hflip": True, "crop_scale": [0.7, 1.0], "gray_p": 0.0, "patch": 0, "soft_p": 0.0}
 
     def sample_spec(self) -> SampleSpec:
         base = super().sample_spec()
         crop = tuple(self.opt["crop_scale"]) if self.opt["crop_scale"] else None
         return SampleSpec(**{**base.__dict__, "hflip": bool(self.opt["hflip"]), "resized_crop": crop,
-                             "gray_p": float(self.opt["gray_p"]), "patch": int(self.opt["patch"] or 0)})
+                             "gray_p": float(self.opt["gray_p"]), "patch": int(self.opt["patch"] or 0),
+                             "soft_p": float(self.opt["soft_p"] or 0.0)})
 
     def build_networks(self) -> dict[str, torch.nn.Module]:
         return {"g": init_official_(self.build_variant())}

@@ -325,8 +325,20 @@ def card_path(weights: str | Path) -> Path:
 
 def write_card(weights: str | Path, card: Mapping[str, Any]) -> Path:
     """The card beside `weights`, written atomically in the one layout every writer uses (so an added field does not
-    reformat the whole file in the diff)."""
-    return atomic_write(card_path(weights), (json.dumps(dict(card), indent=2) + "\n").encode())
+    reformat the whole file in the diff). Strict JSON: a metric with no finite value (the PSNR of a face that came
+    through its degradation unchanged) is written as null, which every JSON reader accepts."""
+    text = json.dumps(_finite_or_null(dict(card)), indent=2, allow_nan=False)
+    return atomic_write(card_path(weights), (text + "\n").encode())
+
+
+def _finite_or_null(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, Mapping):
+        return {k: _finite_or_null(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite_or_null(v) for v in value]
+    return value
 
 
 def read_card(weights: str | Path, name: str | None = None) -> dict[str, Any]:

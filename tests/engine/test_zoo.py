@@ -368,3 +368,16 @@ def test_trainer_resume_message_is_safe_too(tmp_path):
     with pytest.raises(CheckpointError, match=r"1\.state: not a readable checkpoint .*delete it") as info:
         _load(path)
     assert "weights_only" not in str(info.value)
+
+
+def test_cards_are_strict_json_even_with_an_infinite_metric(tmp_path):
+    """A face that comes through its degradation unchanged has an infinite PSNR; the card must still parse in
+    readers that reject Infinity (browsers, jq)."""
+    weights = tmp_path / "m.safetensors"
+    zoo.write_card(weights, {"validation": {"psnr_y": 30.5, "bicubic": {"psnr_y": float("inf")}}, "runs": [float("nan")]})
+
+    def reject(constant):
+        raise ValueError(f"not strict JSON: {constant}")
+
+    card = json.loads(zoo.card_path(weights).read_text(), parse_constant=reject)
+    assert card == {"validation": {"psnr_y": 30.5, "bicubic": {"psnr_y": None}}, "runs": [None]}

@@ -8,6 +8,8 @@ scale HR/s, and the face region of the result is compared with HR. Baselines: th
 chunk, each in its own bordered tile, so the networks see batches as in a crowd photo; the tiles are far enough
 apart that no paste or resampling reaches a neighbour's face region. Each face still counts as a photo of its own
 (`photo_faces`, default 1) for auto's portrait rule; pass a crowd's count to measure what a group photo gets.
+`degradation` "photo" swaps the recipe for the training family's widest one (engine.degrade.FACE_SIZE_DEGRADATIONS):
+a check under damage the benchmark never draws, not a second table of record.
 
 The data folder holds HR faces of one crop protocol (directly or in ``HR/``) with ``landmarks68.csv`` beside them
 (file, then 68 x,y in HR pixels, no header): 128 px faces are coarse crops (celeba_val128), larger ones FFHQ-aligned
@@ -24,7 +26,7 @@ import cv2
 import numpy as np
 
 from . import metrics
-from .degrade import face_size_bench
+from .degrade import FACE_SIZE_DEGRADATIONS
 from .evaluate import FaceJudge, pyplot, read_landmarks_csv, save_figure
 from .io import IMAGE_SUFFIXES
 
@@ -83,10 +85,12 @@ class BenchPhoto:
     indices: list[int]  # face indices into BenchFaces
 
 
-def make_photo(faces: BenchFaces, indices: Sequence[int], side: int) -> BenchPhoto:
-    """Degrade each face to `side` px (seeded by (index, side)) and tile them with a `side`-px replicate border."""
+def make_photo(faces: BenchFaces, indices: Sequence[int], side: int, degradation: str = "bench") -> BenchPhoto:
+    """Degrade each face to `side` px (seeded by (index, side)) and tile them with a `side`-px replicate border;
+    `degradation` names one of engine.degrade.FACE_SIZE_DEGRADATIONS."""
     from .faces.detect import Detection, five_from_68
 
+    degrade = face_degradation(degradation)
     tile = 3 * side
     cols = max(1, math.ceil(math.sqrt(len(indices))))
     rows = math.ceil(len(indices) / cols)
@@ -94,7 +98,7 @@ def make_photo(faces: BenchFaces, indices: Sequence[int], side: int) -> BenchPho
     detections, origins = [], []
     k = side / faces.size
     for n, i in enumerate(indices):
-        small = face_size_bench(faces.hr[i], side, np.random.default_rng([i, side]))
+        small = degrade(faces.hr[i], side, np.random.default_rng([i, side]))
         ty, tx = (n // cols) * tile, (n % cols) * tile
         photo[ty:ty + tile, tx:tx + tile] = cv2.copyMakeBorder(small, side, side, side, side, cv2.BORDER_REPLICATE)
         oy, ox = ty + side, tx + side
@@ -104,6 +108,12 @@ def make_photo(faces: BenchFaces, indices: Sequence[int], side: int) -> BenchPho
                                     backend="benchmark"))
         origins.append((ox, oy))
     return BenchPhoto(photo, detections, origins, list(indices))
+
+
+def face_degradation(name: str) -> Callable[[np.ndarray, int, np.random.Generator], np.ndarray]:
+    if name not in FACE_SIZE_DEGRADATIONS:
+        raise ValueError(f"unknown face-size degradation {name!r}; known: {', '.join(FACE_SIZE_DEGRADATIONS)}")
+    return FACE_SIZE_DEGRADATIONS[name]
 
 
 def face_regions(image: np.ndarray, photo: BenchPhoto, scale: float, size: int) -> list[np.ndarray]:
@@ -152,11 +162,12 @@ def _mean(rows: list[dict[str, float]]) -> dict[str, float]:
 
 def run(faces: BenchFaces, models: Sequence[str], sizes: Sequence[int] = DEFAULT_SIZES, *, judge: bool = True,
         device: Any = None, precision: str = "auto", no_harm: bool = True, photo_faces: int = 1,
-        log: Callable[[str], None] = lambda s: None) -> dict[str, Any]:
+        degradation: str = "bench", log: Callable[[str], None] = lambda s: None) -> dict[str, Any]:
     """The report of `fsr-studio eval --face-sizes` (see the module docstring for the protocol)."""
     from .faces.paste import upscale_background
     from .restore import compose_photo, load_models, restore_faces
 
+    face_degradation(degradation)  # an unknown name fails before any model loads
     notes: list[str] = []
     loaded = load_models(list(models), device, notes=notes)
     for note in notes:
@@ -165,13 +176,14 @@ def run(faces: BenchFaces, models: Sequence[str], sizes: Sequence[int] = DEFAULT
     scorer = Scorer(faces, judge)
     report: dict[str, Any] = {"dataset": str(faces.root), "n": len(faces.names), "hr_size": faces.size,
                               "protocol": faces.protocol, "models": labels, "notes": notes, "sizes": {},
-                              "choices": {}, "no_harm_check": no_harm, "photo_faces": photo_faces}
+                              "choices": {}, "no_harm_check": no_harm, "photo_faces": photo_faces,
+                              "degradation": degradation}
     for side in [s for s in sizes if s <= faces.size]:
         scale = faces.size / side
         rows: dict[str, list[dict[str, float]]] = {k: [] for k in ["lanczos", "bicubic", *labels]}
         choices: dict[str, dict[str, int]] = {}
         for start in range(0, len(faces.names), CHUNK):
-            photo = make_photo(faces, range(start, min(start + CHUNK, len(faces.names))), side)
+            photo = make_photo(faces, range(start, min(start + CHUNK, len(faces.names))), side, degradation)
             restored = restore_faces(photo.image, photo.detections, loaded, device=device, precision=precision,
                                      photo_faces=photo_faces)
             outputs = {"lanczos": upscale_background(photo.image, scale)}
@@ -195,14 +207,14 @@ def run(faces: BenchFaces, models: Sequence[str], sizes: Sequence[int] = DEFAULT
 
 
 # What two reports must share for their rows to sit in one table (same faces, degradations and protocol).
-SAME_RUN = ("dataset", "n", "hr_size", "protocol", "no_harm_check", "photo_faces", "selection")
+SAME_RUN = ("dataset", "n", "hr_size", "protocol", "no_harm_check", "photo_faces", "selection", "degradation")
 
 
 def merge(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
     """`new`'s models added to (or replacing theirs in) `old`: rerun only the weights that changed. The faces, their
     seeded degradations and the baselines are the same in both (checked), so each row is what a full run gives; the
     merged models are `new`'s in their order, then `old`'s others."""
-    defaults = {"photo_faces": 1}  # reports written before the option existed
+    defaults = {"photo_faces": 1, "degradation": "bench"}  # reports written before the options existed
     for key in SAME_RUN:
         if old.get(key, defaults.get(key)) != new.get(key, defaults.get(key)):
             raise ValueError(f"cannot merge face-size reports: {key} differs ({old.get(key)!r} vs {new.get(key)!r})")
@@ -247,8 +259,10 @@ def to_markdown(report: dict[str, Any]) -> str:
     sizes = list(report["sizes"])
     rows = ["lanczos", "bicubic", *report["models"]]
     selection = f"; {report['selection']}" if report.get("selection") else ""
+    damage = report.get("degradation", "bench")
+    damage = "" if damage == "bench" else f"; degradation: {damage}"
     lines = [f"Face-size benchmark: {report['dataset']} ({report['n']} faces{selection}, {report['hr_size']} px, "
-             f"{report['protocol']} crops)", ""]
+             f"{report['protocol']} crops{damage})", ""]
     for key, title, fmt in METRICS:
         if not all(key in report["sizes"][s]["lanczos"] for s in sizes):
             continue

@@ -39,6 +39,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--photo-faces", type=int, default=1, metavar="N",
                         help="face-size benchmark: how many faces each face's photo counts as for auto's portrait "
                         "rule (default 1: a photo per face; e.g. 28 measures what a group photo gets)")
+    parser.add_argument("--face-degradation", default="bench", metavar="NAME",
+                        help="face-size benchmark: how each face is damaged at its size: bench (the benchmark's "
+                        "recipe, every README table) or photo (the training family's widest recipe: motion and "
+                        "defocus blur, grain, colour noise, JPEG down to q30, sometimes twice)")
     parser.add_argument("--no-harm-check", dest="no_harm", action=argparse.BooleanOptionalAction, default=True,
                         help="face-size benchmark: leave out outputs that fail the consistency check (default on)")
 
@@ -80,7 +84,8 @@ def run_face_sizes(args: argparse.Namespace) -> int:
         faces = face_bench.load_faces(args.data, args.limit, args.tail)
         names = [m.strip() for m in args.models.split(",") if m.strip()]
         report = face_bench.run(faces, names, sizes, judge=not args.no_judge, device=args.device,
-                                precision=args.mode, no_harm=args.no_harm, photo_faces=args.photo_faces, log=print)
+                                precision=args.mode, no_harm=args.no_harm, photo_faces=args.photo_faces,
+                                degradation=args.face_degradation, log=print)
         report["selection"] = (f"last {args.tail} faces by name" if args.tail else "all faces") + (
             f", first {args.limit} of those" if args.limit else "")
         if old is not None:

@@ -85,6 +85,13 @@ def test_eval_face_sizes_report(shared_data, faces, tmp_path, monkeypatch, capsy
     assert "| lanczos |" in markdown and "| fsrnet |" in markdown and "| 16 | 32 |" in markdown
     with Image.open(out / "out.png") as plot:
         assert plot.format == "PNG" and plot.size[0] > 100
+    assert report["degradation"] == "bench"
+    rc = main(["eval", "--face-sizes", "32", "-m", "fsrnet", "--data", str(shared_data / "celeba_val128"),
+               "--limit", "2", "--no-judge", "--face-degradation", "photo", "--json", str(out / "photo.json")])
+    assert rc == 0, capsys.readouterr().out[-2000:]
+    damaged = json.loads((out / "photo.json").read_text())
+    assert damaged["degradation"] == "photo"
+    assert damaged["sizes"]["32"]["lanczos"]["psnr_y"] != pytest.approx(report["sizes"]["32"]["lanczos"]["psnr_y"])
 
 
 def test_each_face_is_a_photo_of_its_own_for_autos_portrait_rule(faces):
@@ -127,6 +134,30 @@ def test_merge_adds_and_replaces_rows_of_the_same_run():
         face_bench.merge(old, _report(["c"], 22.0, lanczos=20.5))
     with pytest.raises(ValueError, match="photo_faces differs"):
         face_bench.merge(old, _report(["c"], 22.0, photo_faces=28))
+    assert face_bench.merge(old, _report(["c"], 22.0, degradation="bench"))  # older reports: the benchmark's recipe
+    with pytest.raises(ValueError, match="degradation differs"):
+        face_bench.merge(old, _report(["c"], 22.0, degradation="photo"))
+
+
+def test_a_second_degradation_damages_the_same_faces_differently(faces):
+    """--face-degradation photo: the same faces at the same size, other damage (seeded as well), named in the
+    report's title; an unknown name is refused before anything runs."""
+    bench = face_bench.make_photo(faces, [0, 1], 32)
+    photo = face_bench.make_photo(faces, [0, 1], 32, "photo")
+    again = face_bench.make_photo(faces, [0, 1], 32, "photo")
+    assert photo.image.shape == bench.image.shape and photo.origins == bench.origins
+    np.testing.assert_array_equal(photo.image, again.image)
+    ox, oy = photo.origins[0]
+    face = (slice(oy, oy + 32), slice(ox, ox + 32))
+    assert np.abs(photo.image[face].astype(int) - bench.image[face].astype(int)).mean() > 1
+    # still the same face: closer to its own HR than to the other face's
+    small = [cv2.resize(hr, (32, 32), interpolation=cv2.INTER_AREA) for hr in faces.hr[:2]]
+    assert metrics.psnr_y(photo.image[face], small[0]) > metrics.psnr_y(photo.image[face], small[1])
+    report = _report(["auto"], 22.0, degradation="photo")
+    assert "degradation: photo" in face_bench.to_markdown(report).splitlines()[0]
+    assert "degradation" not in face_bench.to_markdown(_report(["auto"], 22.0)).splitlines()[0]
+    with pytest.raises(ValueError, match="unknown face-size degradation 'fog'; known: bench, photo"):
+        face_bench.run(faces, ["fsrnet"], [16], degradation="fog")
 
 
 def test_update_needs_an_existing_report_before_any_work(shared_data, tmp_path, capsys):

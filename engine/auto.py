@@ -130,7 +130,17 @@ class Band:
 #   256,320,384,448,512 --partner none`, crops of ~186/233/280/326/373 px) the HD restorer alone gains
 #   +0.45/+0.35/+0.23/+0.03/-0.44, x0.6 +0.54/+0.50/+0.51/+0.38/+0.20, x0.5 +0.49/+0.46/+0.49/+0.38/+0.27: so x0.6 up
 #   to 300 px, x0.5 up to 380 (the largest size measured), the original above.
-_HD_SOFT = Blend(0.6, "sparnet-blind-large", 0.3)
+# - Session 15, the HD restorer's sixth version (0.5 x the fifth + 0.5 x a fine-tune of it with soft targets, so that
+#   it over-sharpens softer faces less; its card). The HD restorer's regions on the same hold-outs (runs/s14/dump.py,
+#   the pipeline with the no-harm check), every blend scored by its margin over the goal (+1.0 dB up to 128 px, +0.5
+#   above; hd512 +0.5) and chosen by the worst hold-out size in the band (runs/s15/pick_blend.py, git-ignored, on
+#   the regions `scripts/blend_grid.py` forms): 56-80 px (faces128 64/80) x0.5 + large x0.6 stays (+1.27/+1.32; fifth
+#   +1.25/+1.31); 80-112 px (faces128 80/96, FFHQ 128) x0.7 + large x0.3 +1.36/+1.04/+1.03 (fifth at its x0.6 +
+#   large x0.4 +1.32/+0.99/+0.99); 112-200 px (faces128 112/128, FFHQ 192/256, hd512 256) x0.7 alone
+#   +1.03/+1.02/+0.87/+0.52/+0.53 (fifth at x0.6 + large x0.3 +0.97/+0.97/+0.89/+0.55/+0.54: the partner no longer
+#   helps); 200-300 px (hd512 320/384) x0.7 +0.49/+0.49 (fifth x0.6 +0.50/+0.51). The fine-tune alone gained more on
+#   faces128 (+1.10 at 96 px) and lost on FFHQ 192/256 and hd512 (+0.94/+0.48, +0.48 at 320 px). 300-380 px (hd512
+#   448/512): x0.4 +0.34/+0.31, x0.5 +0.38/+0.29, x0.6 +0.39/+0.24 (fifth x0.5 +0.38/+0.27): x0.4.
 AUTO_BANDS: tuple[Band, ...] = (
     Band(0, 20, ("sparnet-blind-u", "sparnet-blind", "sparnet-light3d", "selfsr-lite", "fsrnet"),
          "tiny face: blind 128 restorer (x8 weights as fallback)"),
@@ -145,13 +155,13 @@ AUTO_BANDS: tuple[Band, ...] = (
     Band(80, 112, ("sparnet-blind-large", "sparnet-blind"),
          "blind 128 restorer trained on the milder damage of larger faces (a group photo: the HD one costs ~7-10x)",
          portrait=("sparnethd-blind256",), portrait_why="few faces: HD 256 restorer blended with the 128 one",
-         blends={"sparnethd-blind256": Blend(0.6, "sparnet-blind-large", 0.4)}),
-    Band(112, 200, ("sparnethd-blind256", "sparnet-blind-large"), "large face: HD 256 restorer blended with the 128 "
-         "one", blends={"sparnethd-blind256": _HD_SOFT}),
+         blends={"sparnethd-blind256": Blend(0.7, "sparnet-blind-large", 0.3)}),
+    Band(112, 200, ("sparnethd-blind256", "sparnet-blind-large"), "large face: HD 256 restorer, 0.7 of its correction",
+         blends={"sparnethd-blind256": Blend(0.7)}),
     Band(200, 300, ("sparnethd-blind256",), "very large face: HD restorer at the face's own resolution",
-         blends={"sparnethd-blind256": Blend(0.6)}),
-    Band(300, 380, ("sparnethd-blind256",), "very large face: HD restorer at the face's own resolution, half its "
-         "correction", blends={"sparnethd-blind256": Blend(0.5)}),
+         blends={"sparnethd-blind256": Blend(0.7)}),
+    Band(300, 380, ("sparnethd-blind256",), "very large face: HD restorer at the face's own resolution, 0.4 of its "
+         "correction", blends={"sparnethd-blind256": Blend(0.4)}),
     Band(380, float("inf"), (), "very large face: no restorer was measured on faces this large (the HD restorer's "
          "gain shrinks with size)"),
 )

@@ -31,8 +31,8 @@ def test_each_size_gets_its_bands_first_candidate():
     assert choose(90, EVERYTHING)[0] == "sparnet-blind-large"
     assert choose(140, EVERYTHING)[0] == "sparnethd-blind256"
     assert choose(140, EVERYTHING, portrait=True)[0] == "sparnethd-blind256"
-    name, reason = choose(300, EVERYTHING)  # the HD restorer, half its correction (at full weight it lost here)
-    assert name == "sparnethd-blind256" and "sparnethd-blind256 x0.5 (" in reason
+    name, reason = choose(300, EVERYTHING)  # the HD restorer, 0.4 of its correction (at full weight it lost here)
+    assert name == "sparnethd-blind256" and "sparnethd-blind256 x0.4 (" in reason
     name, reason = choose(400, EVERYTHING)  # no restorer was measured on faces this large
     assert name is None and "400 px" in reason and "kept the upscaled original" in reason
     # the band edges: [min_px, max_px), contiguous from 0 to infinity

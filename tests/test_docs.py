@@ -181,3 +181,16 @@ def test_markdown_links_land():
 def test_the_docs_this_repository_points_to_exist():
     for name in ("architecture.md", OWN_DOC, "real_photos.md"):
         assert (REPO / "docs" / name).is_file(), name
+
+
+def test_the_readme_face_size_tables_are_the_reports():
+    """The README copies the benchmark's tables from docs/results/*.md (scripts/readme_tables.py); a rerun whose
+    tables were not copied over leaves stale numbers in the front door."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("readme_tables", REPO / "scripts" / "readme_tables.py")
+    tables = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tables)
+    readme = (REPO / "README.md").read_text()
+    start, end = readme.index(tables.REPORTS[0][0]), readme.index(tables.END)
+    assert readme[start:end] == tables.expected_block(REPO), "README tables differ: python scripts/readme_tables.py"

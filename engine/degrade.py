@@ -283,11 +283,16 @@ def face_size_bench(hr: np.ndarray, side: int, rng: np.random.Generator) -> np.n
     return _jpeg(img, int(rng.integers(55, 96)))
 
 
+# PHOTO with JPEG always: a benchmark face must differ from its HR (at the HR size, PHOTO may draw no damage at all,
+# and one undamaged face makes the mean PSNR infinite)
+PHOTO_FILE = dataclasses.replace(PHOTO, jpeg_p=1.0)
+
+
 def photo_face_at(hr: np.ndarray, side: int, rng: np.random.Generator) -> np.ndarray:
-    """The training family's widest recipe (:data:`PHOTO`) at a fixed size: motion and defocus blur, grain and
-    colour noise, JPEG down to q30 and sometimes twice. A check that auto does no harm under damage the benchmark's
-    own recipe does not draw (the large-face restorers trained on the milder preset only)."""
-    return photo_at_size(_check_uint8(hr), side, rng, PHOTO)
+    """The training family's widest recipe at a fixed size, always saved as JPEG (:data:`PHOTO_FILE`): motion and
+    defocus blur, grain and colour noise, JPEG down to q30 and sometimes twice. A check that auto does no harm under
+    damage the benchmark's own recipe does not draw (the large-face restorers trained on the milder preset only)."""
+    return photo_at_size(_check_uint8(hr), side, rng, PHOTO_FILE)
 
 
 # The face-size benchmark's degradations (face at `side` px as the photo holds it), by name: "bench" is the

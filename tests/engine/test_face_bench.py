@@ -153,6 +153,11 @@ def test_a_second_degradation_damages_the_same_faces_differently(faces):
     # still the same face: closer to its own HR than to the other face's
     small = [cv2.resize(hr, (32, 32), interpolation=cv2.INTER_AREA) for hr in faces.hr[:2]]
     assert metrics.psnr_y(photo.image[face], small[0]) > metrics.psnr_y(photo.image[face], small[1])
+    # at the HR size too, every face is damaged (an untouched face would make the mean PSNR infinite)
+    from engine.degrade import photo_face_at
+
+    for seed in range(300):
+        assert not np.array_equal(photo_face_at(faces.hr[0], faces.size, np.random.default_rng(seed)), faces.hr[0])
     report = _report(["auto"], 22.0, degradation="photo")
     assert "degradation: photo" in face_bench.to_markdown(report).splitlines()[0]
     assert "degradation" not in face_bench.to_markdown(_report(["auto"], 22.0)).splitlines()[0]

@@ -133,8 +133,9 @@ class Band:
 # - Session 15, the HD restorer's sixth version (0.5 x the fifth + 0.5 x a fine-tune of it with soft targets, so that
 #   it over-sharpens softer faces less; its card). The HD restorer's regions on the same hold-outs (runs/s14/dump.py,
 #   the pipeline with the no-harm check), every blend scored by its margin over the goal (+1.0 dB up to 128 px, +0.5
-#   above; hd512 +0.5) and chosen by the worst hold-out size in the band (runs/s15/pick_blend.py, git-ignored, on
-#   the regions `scripts/blend_grid.py` forms): 56-80 px (faces128 64/80) x0.5 + large x0.6 stays (+1.27/+1.32; fifth
+#   above; hd512 +0.5) and chosen by the worst hold-out size in the band (scored by runs/s15/pick_blend.py,
+#   git-ignored; `scripts/blend_grid.py` gives the same grids, e.g. +1.04/+1.03 for x0.7 + large x0.3 at faces128
+#   96 px / FFHQ 128 px): 56-80 px (faces128 64/80) x0.5 + large x0.6 stays (+1.27/+1.32; fifth
 #   +1.25/+1.31); 80-112 px (faces128 80/96, FFHQ 128) x0.7 + large x0.3 +1.36/+1.04/+1.03 (fifth at its x0.6 +
 #   large x0.4 +1.32/+0.99/+0.99); 112-200 px (faces128 112/128, FFHQ 192/256, hd512 256) x0.7 alone
 #   +1.03/+1.02/+0.87/+0.52/+0.53 (fifth at x0.6 + large x0.3 +0.97/+0.97/+0.89/+0.55/+0.54: the partner no longer

@@ -156,7 +156,8 @@ class Scorer:
         return row
 
 
-def _mean(rows: list[dict[str, float]]) -> dict[str, float]:
+def mean_scores(rows: list[dict[str, float]]) -> dict[str, float]:
+    """Each score averaged over the faces (the report's per-size row)."""
     return {k: float(np.mean([r[k] for r in rows])) for k in rows[0]} if rows else {}
 
 
@@ -198,7 +199,7 @@ def run(faces: BenchFaces, models: Sequence[str], sizes: Sequence[int] = DEFAULT
             for key, image in outputs.items():
                 for i, region in zip(photo.indices, face_regions(image, photo, scale, faces.size)):
                     rows[key].append(scorer.score(i, region))
-        report["sizes"][str(side)] = {k: _mean(v) for k, v in rows.items()}
+        report["sizes"][str(side)] = {k: mean_scores(v) for k, v in rows.items()}
         report["choices"][str(side)] = choices
         lz = report["sizes"][str(side)]["lanczos"]["psnr_y"]
         log(f"{side:>4} px: lanczos {lz:.2f} dB; " + ", ".join(

@@ -11,7 +11,9 @@ lead's crop. Run it on hold-outs, never on the validation sets:
     python scripts/blend_grid.py --data runs/hd512_lm --limit 40 --sizes 256,320,384,448,512 --partner none
 
 (runs/holdout128 and runs/hd512_lm: engine/auto.py has the commands that make them.) ``--judge`` adds the identity
-cosine of the best blend and of the lead alone (dlib; slower).
+cosine of the best blend and of the lead alone (dlib; slower). ``--judge-blends 0.7:0.3,0.85:0`` scores the named
+blends (lead weight:partner weight) on every goal of the benchmark: PSNR-Y gain, identity cosine and landmark NRMSE
+next to Lanczos's, as `fsr-studio eval --face-sizes` reports them.
 """
 from __future__ import annotations
 
@@ -81,6 +83,40 @@ def identity(scorer: object, images: list[np.ndarray]) -> float:
     return float(np.mean([scorer.score(i, x)["identity"] for i, x in enumerate(images)]))
 
 
+def parse_blends(text: str) -> list[tuple[float, float]]:
+    """"0.7:0.3,0.85" -> [(0.7, 0.3), (0.85, 0.0)]: lead weight, partner weight."""
+    pairs = []
+    for item in filter(None, (t.strip() for t in text.split(","))):
+        a, _, b = item.partition(":")
+        pairs.append((float(a), float(b or 0.0)))
+    return pairs
+
+
+def judge_rows(scorer: object, hr: list[np.ndarray], regions: dict[str, list[np.ndarray]], lead: str,
+               partner: str | None, blends: list[tuple[float, float]]) -> list[tuple[str, dict[str, float]]]:
+    """Lanczos's and each blend's mean PSNR-Y, identity cosine and landmark NRMSE, scored as the benchmark does."""
+    from engine.face_bench import mean_scores
+
+    def score(images: list[np.ndarray]) -> dict[str, float]:
+        return mean_scores([scorer.score(i, x) for i, x in enumerate(images)])
+
+    rows = [("lanczos", score(regions["lanczos"]))]
+    for a, b in blends:
+        images = [blend(lz, ld, pt, a, b) for lz, ld, pt in zip(
+            regions["lanczos"], regions[lead], regions[partner] if partner else [None] * len(hr))]
+        rows.append((f"x{a:g}" + (f" + x{b:g}" if partner else ""), score(images)))
+    return rows
+
+
+def print_judged(rows: list[tuple[str, dict[str, float]]]) -> None:
+    """The judged blends, each with its margins over Lanczos (identity up is better, NRMSE down)."""
+    base = rows[0][1]
+    print(f"  {'blend':<14} {'PSNR-Y':>7} {'gain':>7} {'identity':>9} {'d id':>8} {'NRMSE':>7} {'d NRMSE':>8}")
+    for name, row in rows:
+        print(f"  {name:<14} {row['psnr_y']:7.3f} {row['psnr_y'] - base['psnr_y']:+7.3f} {row['identity']:9.4f} "
+              f"{row['identity'] - base['identity']:+8.4f} {row['nrmse']:7.4f} {row['nrmse'] - base['nrmse']:+8.4f}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", required=True, help="a face-size benchmark folder (HR faces + landmarks68.csv)")
@@ -90,13 +126,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, default=None)
     parser.add_argument("--tail", type=int, default=None, help="only the last N faces by name, then the first --limit (ffhq256: --tail 300 is the HD restorer's hold-out)")
     parser.add_argument("--judge", action="store_true", help="identity cosine of the best blend and of the lead")
+    parser.add_argument("--judge-blends", default="", help="blends to score on every goal, e.g. 0.7:0.3,0.85:0")
     args = parser.parse_args(argv)
+    judged = parse_blends(args.judge_blends)
     partner = None if args.partner == "none" else args.partner
     models = [args.lead] + ([partner] if partner else [])
     faces, per_size = regions_per_size(args.data, models, [int(s) for s in args.sizes.split(",")], args.limit,
                                        args.tail)
     hr = list(faces.hr)
-    if args.judge:
+    if args.judge or judged:
         from engine.face_bench import Scorer
 
         scorer = Scorer(faces, judge=True)
@@ -114,6 +152,8 @@ def main(argv: list[str] | None = None) -> int:
                 regions["lanczos"], regions[args.lead], regions[partner] if partner else [None] * len(hr))]
             print(f"  identity: Lanczos {identity(scorer, regions['lanczos']):.4f}, {args.lead} "
                   f"{identity(scorer, regions[args.lead]):.4f}, best blend {identity(scorer, best):.4f}")
+        if judged:
+            print_judged(judge_rows(scorer, hr, regions, args.lead, partner, judged))
     return 0
 
 

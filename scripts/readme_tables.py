@@ -1,11 +1,14 @@
-"""Copy the face-size benchmark's tables (PSNR-Y, identity, landmark NRMSE) from its markdown reports into the README.
+"""Copy the measured tables into the README: the face-size benchmark's (PSNR-Y, identity, landmark NRMSE) from its
+markdown reports, and the int8 verdicts from docs/results/int8_validation.json.
 
-    python scripts/readme_tables.py      # after the README's `fsr-studio eval --face-sizes` commands
+    python scripts/readme_tables.py      # after the README's `fsr-studio eval --face-sizes` or int8 commands
 
 The README's copies are checked against the reports by tests/test_docs.py, so a rerun that forgets this step fails.
 """
 from __future__ import annotations
 
+import json
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -13,6 +16,8 @@ REPORTS = (("*celeba_val128, first 100 faces, sizes 12-128 px*", "docs/results/f
            ("*ffhq256 validation split, first 60 faces, sizes 128-256 px*", "docs/results/face_sizes_ffhq256_val.md"))
 END = "**Which model serves which face size**"
 TITLES = ("**PSNR-Y (dB)**", "**identity cosine**", "**landmark NRMSE**")
+INT8_JSON = "docs/results/int8_validation.json"
+INT8_HEADER = "| weights | worst PSNR-Y drop on the face-size benchmark"
 
 
 def sections(markdown: str) -> str:
@@ -30,11 +35,27 @@ def expected_block(root: Path = ROOT) -> str:
     return "".join(f"{caption}\n\n{sections((root / path).read_text())}\n\n" for caption, path in REPORTS)
 
 
+def int8_table(root: Path = ROOT) -> str:
+    """The int8 verdicts as the README shows them."""
+    sys.path.insert(0, str(root))
+    from scripts.int8_validation import readme_table
+
+    return readme_table(json.loads((root / INT8_JSON).read_text()))
+
+
+def int8_span(readme: str) -> tuple[int, int]:
+    """Where the README's int8 table starts and ends (the blank line after it)."""
+    start = readme.index(INT8_HEADER)
+    return start, readme.index("\n\n", start) + 1
+
+
 def main() -> int:
     readme_path = ROOT / "README.md"
     readme = readme_path.read_text()
     start, end = readme.index(REPORTS[0][0]), readme.index(END)
-    readme_path.write_text(readme[:start] + expected_block() + readme[end:])
+    readme = readme[:start] + expected_block() + readme[end:]
+    start, end = int8_span(readme)
+    readme_path.write_text(readme[:start] + int8_table() + readme[end:])
     print(f"updated {readme_path}")
     return 0
 

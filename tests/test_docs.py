@@ -194,3 +194,15 @@ def test_the_readme_face_size_tables_are_the_reports():
     readme = (REPO / "README.md").read_text()
     start, end = readme.index(tables.REPORTS[0][0]), readme.index(tables.END)
     assert readme[start:end] == tables.expected_block(REPO), "README tables differ: python scripts/readme_tables.py"
+
+
+def test_the_readme_int8_table_is_the_validation_json():
+    """The int8 verdicts in the README are docs/results/int8_validation.json's (a revalidation must update both)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("readme_tables", REPO / "scripts" / "readme_tables.py")
+    tables = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tables)
+    readme = (REPO / "README.md").read_text()
+    start, end = tables.int8_span(readme)
+    assert readme[start:end] == tables.int8_table(REPO), "README int8 table differs: python scripts/readme_tables.py"

@@ -26,12 +26,11 @@ import json
 import os
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from contextlib import contextmanager  # noqa: E402
 
 from engine import evaluate, face_bench, runtime_choice as rc, zoo  # noqa: E402
 from engine.util import atomic_write  # noqa: E402

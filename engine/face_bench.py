@@ -233,6 +233,9 @@ def merge(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
     for size in new["sizes"]:
         merged["sizes"][size] = {**{k: v for k, v in old["sizes"][size].items() if k in kept},
                                  **new["sizes"][size]}
+        # The baselines stay the old run's: the same numbers up to the last digits of a float sum, which the kept
+        # rows and the cards built from them were compared against.
+        merged["sizes"][size].update({base: old["sizes"][size][base] for base in ("lanczos", "bicubic")})
         merged["choices"][size] = {**{k: v for k, v in old["choices"].get(size, {}).items() if k in kept},
                                    **new["choices"].get(size, {})}
     return merged

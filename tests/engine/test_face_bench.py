@@ -128,6 +128,12 @@ def test_merge_adds_and_replaces_rows_of_the_same_run():
     assert merged["sizes"]["16"]["auto"]["psnr_y"] == 22.0 and merged["sizes"]["16"]["a"]["psnr_y"] == 21.0
     assert merged["choices"]["32"]["c"] == {"c": 2} and merged["choices"]["32"]["b"] == {"b": 2}
     assert "| c |" in face_bench.to_markdown(merged)
+    # a baseline equal up to float noise (dlib's identity in its last digits) stays the old run's, which the kept
+    # rows and the weights' cards were compared against
+    noisy = _report(["c"], 22.0)
+    noisy["sizes"]["16"] = {**noisy["sizes"]["16"], "lanczos": {"psnr_y": 20.0, "identity": 0.9952327156935346}}
+    old["sizes"]["16"] = {**old["sizes"]["16"], "lanczos": {"psnr_y": 20.0, "identity": 0.9952327156935347}}
+    assert face_bench.merge(old, noisy)["sizes"]["16"]["lanczos"]["identity"] == 0.9952327156935347
     with pytest.raises(ValueError, match="n differs"):
         face_bench.merge(old, _report(["c"], 22.0, n=3))
     with pytest.raises(ValueError, match="lanczos baseline at 16 px differs"):

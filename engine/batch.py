@@ -168,9 +168,15 @@ def model_for_weights(path: str) -> str:
 
 # ----- reporting --------------------------------------------------------------------------------------------------
 def summarize_notes(notes: list[str]) -> list[str]:
-    """Collapse per-face notes ("face is 99 px, ...") into counted lines."""
-    counts = Counter(re.sub(r"face is \d+ px", "face is N px", re.sub(r"x\d+\.\d", "xN", n)) for n in notes)
-    return [f"{c} face(s): {text}" if c > 1 else text for text, c in counts.items()]
+    """Collapse per-face notes ("face is 99 px, ...") into counted lines; a note only one face gave stays as it was."""
+    def general(note: str) -> str:
+        return re.sub(r"face is \d+ px", "face is N px", re.sub(r"x\d+\.\d", "xN", note))
+
+    counts = Counter(general(n) for n in notes)
+    first = {}
+    for note in notes:
+        first.setdefault(general(note), note)
+    return [f"{c} face(s): {text}" if c > 1 else first[text] for text, c in counts.items()]
 
 
 def face_lines(faces: list[Any], labels: list[str], no_harm: bool = True) -> list[str]:

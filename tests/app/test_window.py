@@ -199,7 +199,8 @@ def test_ui_stays_responsive_while_a_photo_is_restored(qtbot, make_window, share
     wait_idle(qtbot, w, timeout=180_000)
     timer.stop()
     duration = time.perf_counter() - start
-    assert doc.status == "restored" and duration > 0.5
+    # long enough for the heartbeat to mean something (a quiet 2-core CPU does it in ~0.5 s with the tiny weights)
+    assert doc.status == "restored" and duration > 0.25
     gaps = np.diff([start, *beats])
     assert len(beats) > duration / 0.05  # it kept ticking the whole time
     # The worst seen was QImage.convertToFormat holding the GIL in the worker (80-250 ms); it is now OpenCV's.

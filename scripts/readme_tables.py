@@ -12,6 +12,10 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from scripts.int8_validation import readme_table  # noqa: E402
+
 REPORTS = (("*celeba_val128, first 100 faces, sizes 12-128 px*", "docs/results/face_sizes_celeba_val128.md"),
            ("*ffhq256 validation split, first 60 faces, sizes 128-256 px*", "docs/results/face_sizes_ffhq256_val.md"))
 END = "**Which model serves which face size**"
@@ -37,9 +41,6 @@ def expected_block(root: Path = ROOT) -> str:
 
 def int8_table(root: Path = ROOT) -> str:
     """The int8 verdicts as the README shows them."""
-    sys.path.insert(0, str(root))
-    from scripts.int8_validation import readme_table
-
     return readme_table(json.loads((root / INT8_JSON).read_text()))
 
 

@@ -186,11 +186,8 @@ def test_the_docs_this_repository_points_to_exist():
 def test_the_readme_face_size_tables_are_the_reports():
     """The README copies the benchmark's tables from docs/results/*.md (scripts/readme_tables.py); a rerun whose
     tables were not copied over leaves stale numbers in the front door."""
-    import importlib.util
+    from scripts import readme_tables as tables
 
-    spec = importlib.util.spec_from_file_location("readme_tables", REPO / "scripts" / "readme_tables.py")
-    tables = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tables)
     readme = (REPO / "README.md").read_text()
     start, end = readme.index(tables.REPORTS[0][0]), readme.index(tables.END)
     assert readme[start:end] == tables.expected_block(REPO), "README tables differ: python scripts/readme_tables.py"
@@ -198,11 +195,8 @@ def test_the_readme_face_size_tables_are_the_reports():
 
 def test_the_readme_int8_table_is_the_validation_json():
     """The int8 verdicts in the README are docs/results/int8_validation.json's (a revalidation must update both)."""
-    import importlib.util
+    from scripts import readme_tables as tables
 
-    spec = importlib.util.spec_from_file_location("readme_tables", REPO / "scripts" / "readme_tables.py")
-    tables = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tables)
     readme = (REPO / "README.md").read_text()
     start, end = tables.int8_span(readme)
     assert readme[start:end] == tables.int8_table(REPO), "README int8 table differs: python scripts/readme_tables.py"

@@ -6,7 +6,9 @@ Lanczos's at every size. The README's paragraph is written from this script's ou
 
     python scripts/goals.py docs/results/face_sizes_celeba_val128.json docs/results/face_sizes_ffhq256_val.json
 
-``--model NAME`` checks another model than ``auto``. Exit status 0 whether or not the goals are met: it reports.
+``--model NAME`` checks another model than ``auto``; ``--markdown`` prints the checks as the README's table (which
+scripts/readme_tables.py copies from the full-split reports). Exit status 0 whether or not the goals are met: it
+reports.
 """
 from __future__ import annotations
 
@@ -63,13 +65,38 @@ def checks(report: dict, model: str) -> list[SizeCheck]:
     return out
 
 
+TABLE_HEADER = ("| data set | face size | PSNR-Y over Lanczos (goal) | identity cosine (Lanczos) "
+                "| landmark NRMSE (Lanczos) | goals |")
+
+
+def table_row(label: str, check: SizeCheck) -> str:
+    """One size as a README table row: the model's figures with Lanczos's beside them, and the verdict."""
+    missed = [name for name, ok in (("PSNR-Y", check.psnr_met), ("identity", check.identity_met),
+                                    ("NRMSE", check.nrmse_met)) if not ok]
+    verdict = "met" if not missed else "not met: " + ", ".join(missed)
+    return (f"| {label} | {check.size} px | {check.gain_db:+.2f} dB (+{psnr_goal_db(check.size):.1f}) "
+            f"| {check.identity:.4f} ({check.identity_lanczos:.4f}) | {check.nrmse:.4f} ({check.nrmse_lanczos:.4f}) "
+            f"| {verdict} |")
+
+
+def markdown_table(reports: list[tuple[str, dict]], model: str = "auto") -> str:
+    """Every size of every (label, report) as one table, in the order given."""
+    rows = [table_row(label, c) for label, report in reports for c in checks(report, model)]
+    return "\n".join([TABLE_HEADER, "|---|---:|---:|---:|---:|---|", *rows]) + "\n"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("reports", nargs="+", type=Path, help="face-size benchmark JSON reports")
     parser.add_argument("--model", default="auto")
+    parser.add_argument("--markdown", action="store_true", help="print the checks as one markdown table")
     args = parser.parse_args(argv)
-    for path in args.reports:
-        report = json.loads(path.read_text(encoding="utf-8"))
+    reports = [(path, json.loads(path.read_text(encoding="utf-8"))) for path in args.reports]
+    if args.markdown:
+        labelled = [(f"{path.stem} ({report.get('n', '?')} faces)", report) for path, report in reports]
+        print(markdown_table(labelled, args.model), end="")
+        return 0
+    for path, report in reports:
         rows = checks(report, args.model)
         print(f"{path} ({report.get('n', '?')} faces), {args.model}:")
         if not rows:

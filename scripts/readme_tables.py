@@ -1,5 +1,6 @@
 """Copy the measured tables into the README: the face-size benchmark's (PSNR-Y, identity, landmark NRMSE) from its
-markdown reports, and the int8 verdicts from docs/results/int8_validation.json.
+markdown reports, auto against the goals on the full validation splits (scripts/goals.py), and the int8 verdicts
+from docs/results/int8_validation.json.
 
     python scripts/readme_tables.py      # after the README's `fsr-studio eval --face-sizes` or int8 commands
 
@@ -14,12 +15,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from scripts import goals  # noqa: E402
 from scripts.int8_validation import readme_table  # noqa: E402
 
 REPORTS = (("*celeba_val128, first 100 faces, sizes 12-128 px*", "docs/results/face_sizes_celeba_val128.md"),
            ("*ffhq256 validation split, first 60 faces, sizes 128-256 px*", "docs/results/face_sizes_ffhq256_val.md"))
 END = "**Which model serves which face size**"
 TITLES = ("**PSNR-Y (dB)**", "**identity cosine**", "**landmark NRMSE**")
+GOAL_REPORTS = (("celeba_val128, all {n}", "docs/results/face_sizes_celeba_val128_full.json"),
+                ("ffhq256 validation, all {n}", "docs/results/face_sizes_ffhq256_val_full.json"))
 INT8_JSON = "docs/results/int8_validation.json"
 INT8_HEADER = "| weights | worst PSNR-Y drop on the face-size benchmark"
 
@@ -39,15 +43,29 @@ def expected_block(root: Path = ROOT) -> str:
     return "".join(f"{caption}\n\n{sections((root / path).read_text())}\n\n" for caption, path in REPORTS)
 
 
+def goals_table(root: Path = ROOT) -> str:
+    """auto against the goals, size by size, on the full validation splits."""
+    reports = [json.loads((root / path).read_text()) for _, path in GOAL_REPORTS]
+    return goals.markdown_table([(label.format(n=r["n"]), r) for (label, _), r in zip(GOAL_REPORTS, reports)])
+
+
+def table_span(readme: str, header: str) -> tuple[int, int]:
+    """Where the README's table that starts with `header` starts and ends (the blank line after it)."""
+    start = readme.index(header)
+    return start, readme.index("\n\n", start) + 1
+
+
 def int8_table(root: Path = ROOT) -> str:
     """The int8 verdicts as the README shows them."""
     return readme_table(json.loads((root / INT8_JSON).read_text()))
 
 
 def int8_span(readme: str) -> tuple[int, int]:
-    """Where the README's int8 table starts and ends (the blank line after it)."""
-    start = readme.index(INT8_HEADER)
-    return start, readme.index("\n\n", start) + 1
+    return table_span(readme, INT8_HEADER)
+
+
+def goals_span(readme: str) -> tuple[int, int]:
+    return table_span(readme, goals.TABLE_HEADER)
 
 
 def main() -> int:
@@ -56,7 +74,9 @@ def main() -> int:
     start, end = readme.index(REPORTS[0][0]), readme.index(END)
     readme = readme[:start] + expected_block() + readme[end:]
     start, end = int8_span(readme)
-    readme_path.write_text(readme[:start] + int8_table() + readme[end:])
+    readme = readme[:start] + int8_table() + readme[end:]
+    start, end = goals_span(readme)
+    readme_path.write_text(readme[:start] + goals_table() + readme[end:])
     print(f"updated {readme_path}")
     return 0
 

@@ -200,3 +200,12 @@ def test_the_readme_int8_table_is_the_validation_json():
     readme = (REPO / "README.md").read_text()
     start, end = tables.int8_span(readme)
     assert readme[start:end] == tables.int8_table(REPO), "README int8 table differs: python scripts/readme_tables.py"
+
+
+def test_the_readme_goals_table_is_the_full_split_reports():
+    """The README's verdict on the goals is scripts/goals.py's on the full-split reports, not typed by hand."""
+    from scripts import readme_tables as tables
+
+    readme = (REPO / "README.md").read_text()
+    start, end = tables.goals_span(readme)
+    assert readme[start:end] == tables.goals_table(REPO), "README goals table differs: python scripts/readme_tables.py"

@@ -33,3 +33,15 @@ def test_prints_every_size_and_the_sizes_below_lanczos(tmp_path, capsys):
     assert "  16 px  PSNR-Y +0.60 dB (goal +0.5: met)" in out
     assert "  64 px  PSNR-Y +0.80 dB (goal +1.0: NOT met)  identity 0.9700 vs 0.9800 (NOT met)" in out
     assert "below Lanczos at: 256" in out
+
+
+def test_markdown_table_names_what_is_missed(tmp_path, capsys):
+    table = goals.markdown_table([("set (3 faces)", REPORT)]).splitlines()
+    assert table[0] == goals.TABLE_HEADER and len(table) == 2 + 3
+    assert table[2] == "| set (3 faces) | 16 px | +0.60 dB (+0.5) | 0.9100 (0.9000) | 0.0800 (0.1000) | met |"
+    assert table[3].endswith("| not met: PSNR-Y, identity, NRMSE |")
+    assert table[4].endswith("| not met: PSNR-Y |")
+    path = tmp_path / "r.json"
+    path.write_text(json.dumps(REPORT))
+    assert goals.main([str(path), "--markdown"]) == 0
+    assert capsys.readouterr().out.splitlines()[2].startswith("| r (3 faces) | 16 px |")

@@ -4,7 +4,7 @@ The goals (README, "Where this stands against the goals"): PSNR-Y at least Lancz
 + 0.5 dB at 12-16 and 192-256 px, never below Lanczos; identity cosine at least Lanczos's and landmark NRMSE at most
 Lanczos's at every size, judged on the full validation splits (the README's table is this script's output):
 
-    python scripts/goals.py docs/results/face_sizes_celeba_val128_full.json \
+    python scripts/goals.py docs/results/face_sizes_celeba_val128_full.json \\
         docs/results/face_sizes_ffhq256_val_full.json
 
 ``--model NAME`` checks another model than ``auto``; ``--markdown`` prints the checks as the README's table (which
